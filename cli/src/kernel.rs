@@ -128,6 +128,9 @@ pub fn combine_kernel(archive: &Path, exports: &Path, object: &Path) -> Result<(
     let mut objcopy = Command::new("objcopy");
     objcopy
         .arg(format!("--keep-global-symbols={}", exports.display()))
+        // rustc embeds LLVM bitcode; ld excludes it anyway, and binutils' LLVM plugin (when
+        // installed) chokes on it, so that `nm` shows nothing.
+        .args(["--remove-section=.llvmbc", "--remove-section=.llvmcmd"])
         .arg(&tmp);
     run(&mut objcopy, "objcopy")?;
     let globals = global_definitions(&tmp)?;
