@@ -1,0 +1,9 @@
+//! x86-64 specifics: boot entry, descriptor tables, interrupts, system-call entry, CPU control.
+//! Everything here runs only on the bare-metal target.
+
+pub mod boot;
+pub mod cpu;
+pub mod gdt;
+pub mod idt;
+pub mod port;
+pub mod syscall_entry;

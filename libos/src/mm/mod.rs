@@ -1,0 +1,13 @@
+//! Memory: physical frames, the page tables of the one address space, the kernel heap and the
+//! service's virtual memory areas.
+
+pub mod frames;
+pub mod paging;
+pub mod vma;
+
+#[cfg(target_os = "none")]
+mod heap;
+#[cfg(target_os = "none")]
+mod space;
+#[cfg(target_os = "none")]
+pub use space::*;

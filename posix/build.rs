@@ -1,0 +1,66 @@
+//! Generates the Linux ABI bindings from musl's headers (bindgen + libclang) and the system-call
+//! name table from musl's `bits/syscall.h`.
+
+use std::env;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::PathBuf;
+
+const MUSL_INCLUDE: &str = "/usr/include/x86_64-linux-musl";
+
+fn main() {
+    let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
+    println!("cargo:rerun-if-changed=abi/linux.h");
+    println!("cargo:rerun-if-changed=build.rs");
+
+    if !PathBuf::from(MUSL_INCLUDE).join("stdio.h").exists() {
+        panic!("musl headers not found in {MUSL_INCLUDE}: install the musl-dev package (tools/setup.sh does)");
+    }
+
+    let bindings = bindgen::Builder::default()
+        .header("abi/linux.h")
+        .clang_args(["-nostdlibinc", "-isystem", MUSL_INCLUDE, "--target=x86_64-linux-musl"])
+        .use_core()
+        .ctypes_prefix("core::ffi")
+        .derive_default(true)
+        .layout_tests(false)
+        .generate_comments(false)
+        .allowlist_type("utsname|timespec|timeval|timezone|iovec|winsize|termios|tms|rusage|rlimit|sysinfo|stat|Elf64_Ehdr|Elf64_Phdr")
+        .allowlist_var(
+            "E[A-Z0-9]+|PROT_[A-Z_]+|MAP_[A-Z_0-9]+|MREMAP_[A-Z_]+|MADV_[A-Z_]+|CLOCK_[A-Z_]+|TIMER_ABSTIME|TIOC[A-Z]+|TCGETS|TCSETS[WF]?|FIONREAD|FIONBIO|SIG[A-Z0-9]+|SA_[A-Z]+|SI_[A-Z]+|GRND_[A-Z]+|RLIMIT_[A-Z]+|RLIM_INFINITY|RUSAGE_[A-Z]+|AT_[A-Z_0-9]+|SIG_[A-Z]+|PT_[A-Z_]+|ICANON|ECHO|ISIG|ICRNL|OPOST|ONLCR|B38400|CS8|CREAD|O_[A-Z]+|F_[A-Z]+|FD_CLOEXEC|S_IF[A-Z]+|SS_[A-Z]+|MINSIGSTKSZ|MS_[A-Z]+",
+        )
+        .generate()
+        .expect("bindgen failed on abi/linux.h (is libclang-dev installed?)");
+    bindings.write_to_file(out.join("linux_abi.rs")).expect("write linux_abi.rs");
+
+    // System-call names, indexed by number.
+    let header = PathBuf::from(MUSL_INCLUDE).join("bits/syscall.h");
+    println!("cargo:rerun-if-changed={}", header.display());
+    let text = fs::read_to_string(&header).expect("read musl bits/syscall.h");
+    let mut names: Vec<(u32, String)> = text
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("#define __NR_")?;
+            let mut parts = rest.split_whitespace();
+            let name = parts.next()?.to_string();
+            let number = parts.next()?.parse().ok()?;
+            Some((number, name))
+        })
+        .collect();
+    names.sort();
+    let max = names.last().map(|(n, _)| *n).unwrap_or(0);
+    let mut code = String::new();
+    writeln!(code, "/// Linux x86-64 system-call names by number (from musl's bits/syscall.h).").unwrap();
+    writeln!(code, "pub static SYSCALL_NAMES: [&str; {}] = [", max + 1).unwrap();
+    let mut next = 0;
+    for (number, name) in &names {
+        while next < *number {
+            writeln!(code, "    \"\",").unwrap();
+            next += 1;
+        }
+        writeln!(code, "    \"{name}\",").unwrap();
+        next += 1;
+    }
+    writeln!(code, "];").unwrap();
+    fs::write(out.join("syscall_names.rs"), code).expect("write syscall_names.rs");
+}

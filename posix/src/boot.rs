@@ -1,0 +1,231 @@
+//! The boot sequence on the boot CPU, from the first Rust instruction to musl's `_start`.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use ferrite_libos::arch::{boot, cpu, gdt, idt, port, syscall_entry};
+use ferrite_libos::bootinfo::{self, BootInfo};
+use ferrite_libos::console::{self, Mode};
+use ferrite_libos::{cmdline, kprintln, mm, random, serial, time};
+
+use crate::abi;
+use crate::start::{self, AuxInfo};
+use crate::syscalls::memory;
+
+unsafe extern "C" {
+    fn _start();
+    static __ferrite_config_start: u8;
+    static __ferrite_config_end: u8;
+}
+
+/// TSC at the hand-off to `_start` (for the boot log).
+static HANDOFF_TSC: AtomicU64 = AtomicU64::new(0);
+/// Address of the service's `main`, watched by a debug breakpoint when the boot log is on.
+static MAIN_ADDRESS: AtomicU64 = AtomicU64::new(0);
+
+fn read_boot_info(protocol: u32, info: u32) -> BootInfo {
+    let phys = |addr: u64, len: usize| -> &'static [u8] {
+        // SAFETY: boot-loader structures lie in low RAM, identity-mapped by the boot page tables,
+        // and nothing writes them before they are copied out here.
+        unsafe { core::slice::from_raw_parts(addr as *const u8, len) }
+    };
+    match protocol {
+        boot::PROTOCOL_PVH => {
+            let start = bootinfo::parse_pvh_start_info(phys(info as u64, bootinfo::PVH_START_INFO_SIZE))
+                .unwrap_or_else(|e| early_fail(e));
+            let memory = bootinfo::parse_pvh_memmap(phys(
+                start.memmap_paddr,
+                start.memmap_entries as usize * bootinfo::PVH_MEMMAP_ENTRY_SIZE,
+            ));
+            let cmdline = if start.cmdline_paddr != 0 { bootinfo::c_string(phys(start.cmdline_paddr, 4096)) } else { String::new() };
+            BootInfo { protocol: "pvh", memory, cmdline, rsdp: (start.rsdp_paddr != 0).then_some(start.rsdp_paddr) }
+        }
+        boot::PROTOCOL_MULTIBOOT2 => {
+            let total = u32::from_le_bytes(phys(info as u64, 4).try_into().unwrap_or([0; 4]));
+            bootinfo::parse_multiboot2(phys(info as u64, total as usize))
+        }
+        _ => early_fail("unknown boot protocol"),
+    }
+}
+
+fn early_fail(reason: &str) -> ! {
+    kprintln!("boot failed: {reason}");
+    crate::shutdown(ferrite_libos::exit::Outcome::Panic)
+}
+
+/// The image configuration added by the link step (`key=value` lines).
+fn image_config(key: &str) -> Option<&'static str> {
+    let start = &raw const __ferrite_config_start;
+    let end = &raw const __ferrite_config_end;
+    // SAFETY: the linker script delimits the read-only configuration section with these symbols.
+    let bytes = unsafe { core::slice::from_raw_parts(start, end as usize - start as usize) };
+    let text = core::str::from_utf8(bytes).ok()?;
+    text.lines().find_map(|line| line.strip_prefix(key)?.strip_prefix('='))
+}
+
+/// Interrupt stacks for this CPU, each with an unmapped guard page below.
+fn allocate_interrupt_stacks() -> [u64; gdt::IST_SLOTS] {
+    let mut tops = [0; gdt::IST_SLOTS];
+    let frames = (gdt::IST_STACK_SIZE as u64 + 4096) / 4096;
+    for top in tops.iter_mut() {
+        let base = mm::alloc_frames_contiguous(frames, 1).unwrap_or_else(|| early_fail("no memory for interrupt stacks"));
+        mm::unmap_guard_page(base);
+        *top = base + frames * 4096;
+    }
+    tops
+}
+
+/// Remap the legacy PICs above the exception vectors and mask them (firmware on `pc`/`q35` leaves
+/// them delivering the PIT's IRQ 0 on vector 8). Skipped when there is no PIC (microvm pic=off).
+fn quiet_legacy_pic() {
+    if port::inb(0x21) == 0xFF {
+        return;
+    }
+    for (port_number, value) in [(0x20, 0x11), (0xA0, 0x11), (0x21, 0x20), (0xA1, 0x28), (0x21, 4), (0xA1, 2), (0x21, 1), (0xA1, 1), (0x21, 0xFF), (0xA1, 0xFF)] {
+        port::outb(port_number, value);
+    }
+}
+
+fn elf_program_headers() -> (u64, u64, u64) {
+    let image = mm::image_layout().start;
+    // SAFETY: the linker script loads the ELF header at the image start (FILEHDR in the text segment).
+    let header = unsafe { &*(image as *const abi::Elf64_Ehdr) };
+    (image + header.e_phoff, header.e_phentsize as u64, header.e_phnum as u64)
+}
+
+fn micros(ticks: u64) -> u64 {
+    time::scale().ticks_to_ns(ticks) / 1000
+}
+
+/// Watch the first instruction of `main` with debug register 0, so the boot log can give the
+/// time from the first boot instruction to `main` exactly.
+fn watch_main() {
+    let Some(symbols) = ferrite_libos::symbols::image_symbols() else { return };
+    let Some(main) = symbols.find("main") else { return };
+    MAIN_ADDRESS.store(main, Ordering::Relaxed);
+    // SAFETY: DR0 = address, DR7 = local enable of breakpoint 0 on execution (R/W0 = 00, LEN0 = 00).
+    unsafe { core::arch::asm!("mov dr0, {}", "mov dr7, {}", in(reg) main, in(reg) 1u64, options(nostack)) };
+}
+
+/// The #DB handler's part: true if this was the main breakpoint (now disarmed and logged).
+pub fn main_reached() -> bool {
+    let main = MAIN_ADDRESS.swap(0, Ordering::Relaxed);
+    if main == 0 {
+        return false;
+    }
+    let now = cpu::rdtsc();
+    // SAFETY: disarm the breakpoint.
+    unsafe { core::arch::asm!("mov dr7, {}", in(reg) 0u64, options(nostack)) };
+    let entry = boot::boot_tsc();
+    kprintln!(
+        "boot: {} us from the first instruction to main ({} us in the kernel, {} us in libc start-up)",
+        micros(now - entry),
+        micros(HANDOFF_TSC.load(Ordering::Relaxed) - entry),
+        micros(now - HANDOFF_TSC.load(Ordering::Relaxed))
+    );
+    true
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
+    serial::init();
+    let boot_info = read_boot_info(protocol, info);
+    mm::init(&boot_info.memory);
+    gdt::init_cpu(allocate_interrupt_stacks());
+    idt::build();
+    idt::load();
+    syscall_entry::init_cpu();
+    quiet_legacy_pic();
+    let features = cpu::enable_user_features(cpu::detect_features());
+    cpu::set_fsgsbase_enabled(features.fsgsbase);
+
+    let clock_source = time::init(boot::boot_tsc());
+    random::init(features.rdrand, features.rdseed);
+
+    let command_line = if boot_info.cmdline.trim().is_empty() {
+        image_config("cmdline").unwrap_or("").to_string()
+    } else {
+        boot_info.cmdline.clone()
+    };
+    let line = cmdline::parse(&command_line);
+    let mode = if line.option("console") == Some("tty") { Mode::Tty } else { Mode::Pipe };
+    let winsize = line.option("winsize").and_then(|w| {
+        let (c, r) = w.split_once('x')?;
+        Some((c.parse().ok()?, r.parse().ok()?))
+    });
+    console::configure(mode, winsize);
+    crate::syscalls::set_trace(line.option("trace") == Some("syscalls"));
+    crate::MEMORY_REPORT.store(line.flag("memreport"), Ordering::Relaxed);
+    if let Some(h) = line.option("hostname") {
+        crate::syscalls::info::set_hostname(h);
+    }
+
+    let name = image_config("name").unwrap_or("service");
+    let mut args: Vec<String> = Vec::with_capacity(line.args.len() + 1);
+    args.push(name.to_string());
+    args.extend(line.args.iter().cloned());
+
+    // The main thread's stack, with an inaccessible guard page below it.
+    let guard_and_stack = start::MAIN_STACK_SIZE + 4096;
+    let guard = memory::map_anonymous(0, guard_and_stack, 0, false, false).unwrap_or_else(|_| early_fail("no memory for the main stack")) as u64;
+    let stack_base = guard + 4096;
+    memory::map_anonymous(stack_base, start::MAIN_STACK_SIZE, abi::PROT_READ | abi::PROT_WRITE, true, false)
+        .unwrap_or_else(|_| early_fail("no memory for the main stack"));
+    let top = stack_base + start::MAIN_STACK_SIZE;
+    // SAFETY: the stack was just mapped read-write and nothing else references it.
+    let stack = unsafe { core::slice::from_raw_parts_mut(stack_base as *mut u8, start::MAIN_STACK_SIZE as usize) };
+    let (phdr, phent, phnum) = elf_program_headers();
+    let mut random_bytes = [0u8; 16];
+    random::fill(&mut random_bytes);
+    let aux = AuxInfo {
+        phdr,
+        phent,
+        phnum,
+        entry: _start as *const () as u64,
+        hwcap: cpu::cpuid(1, 0)[3] as u64,
+        hwcap2: if features.fsgsbase { 2 } else { 0 },
+        clock_ticks: crate::syscalls::time::CLOCK_TICKS_PER_SEC,
+    };
+    let sp = start::build_stack(stack, top, &args, &line.env, &aux, random_bytes)
+        .unwrap_or_else(|| early_fail("arguments and environment do not fit on the stack"));
+
+    if line.flag("bootlog") {
+        kprintln!(
+            "boot: {} via {}, {} MiB RAM, TSC {} MHz ({clock_source}), console {}",
+            boot_info.protocol,
+            if boot_info.protocol == "pvh" { "PVH" } else { "Multiboot2" },
+            mm::stats().total_frames / 256,
+            time::tsc_hz() / 1_000_000,
+            if mode == Mode::Tty { "tty" } else { "pipe" }
+        );
+        watch_main();
+    }
+    HANDOFF_TSC.store(cpu::rdtsc(), Ordering::Relaxed);
+    // SAFETY: the stack is laid out as Linux's initial process stack; `_start` never returns.
+    unsafe {
+        core::arch::asm!(
+            "mov rsp, rdx",
+            "xor ebp, ebp",
+            "xor eax, eax",
+            "xor ebx, ebx",
+            "xor edx, edx",
+            "xor esi, esi",
+            "xor edi, edi",
+            "xor r8d, r8d",
+            "xor r9d, r9d",
+            "xor r10d, r10d",
+            "xor r11d, r11d",
+            "xor r12d, r12d",
+            "xor r13d, r13d",
+            "xor r14d, r14d",
+            "xor r15d, r15d",
+            "sti",
+            "jmp rcx",
+            in("rdx") sp,
+            in("rcx") _start as *const () as u64,
+            options(noreturn)
+        )
+    }
+}
+

@@ -1,0 +1,204 @@
+//! Identity, system information and resource limits.
+
+use ferrite_libos::frame::SyscallFrame;
+use ferrite_libos::sync::IrqMutex;
+use ferrite_smp::thread;
+
+use crate::abi;
+use crate::errno::{Errno, SysResult};
+use crate::uaccess;
+
+pub fn sys_getpid(_f: &mut SyscallFrame) -> SysResult {
+    Ok(thread::MAIN_TID as i64)
+}
+
+pub fn sys_gettid(_f: &mut SyscallFrame) -> SysResult {
+    Ok(thread::current().lock().tid as i64)
+}
+
+pub fn sys_getppid(_f: &mut SyscallFrame) -> SysResult {
+    Ok(0)
+}
+
+/// The service runs as root: every user and group id is 0.
+pub fn sys_getid(_f: &mut SyscallFrame) -> SysResult {
+    Ok(0)
+}
+
+/// Changing to another user is refused: there is only root.
+pub fn sys_setid(f: &mut SyscallFrame) -> SysResult {
+    if f.arg(0) as u32 == 0 { Ok(0) } else { Err(Errno::EPERM) }
+}
+
+pub fn sys_getgroups(f: &mut SyscallFrame) -> SysResult {
+    if (f.arg(0) as i32) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+pub fn sys_setpgid(f: &mut SyscallFrame) -> SysResult {
+    let (pid, pgid) = (f.arg(0) as i32, f.arg(1) as i32);
+    let me = thread::MAIN_TID as i32;
+    if pid != 0 && pid != me {
+        return Err(Errno::ESRCH);
+    }
+    if pgid != 0 && pgid != me {
+        return Err(Errno::EPERM);
+    }
+    Ok(0)
+}
+
+pub fn sys_setsid(_f: &mut SyscallFrame) -> SysResult {
+    Err(Errno::EPERM)
+}
+
+static HOSTNAME: spin::Once<alloc::string::String> = spin::Once::new();
+
+pub fn set_hostname(name: &str) {
+    HOSTNAME.call_once(|| name.into());
+}
+
+fn fill(field: &mut [core::ffi::c_char], text: &str) {
+    let room = field.len() - 1;
+    for (slot, b) in field.iter_mut().zip(text.bytes().take(room)) {
+        *slot = b as core::ffi::c_char;
+    }
+}
+
+pub fn sys_uname(f: &mut SyscallFrame) -> SysResult {
+    let mut u = abi::utsname::default();
+    fill(&mut u.sysname, "Linux");
+    fill(&mut u.nodename, HOSTNAME.get().map(|s| s.as_str()).unwrap_or("ferrite"));
+    fill(&mut u.release, "6.1.0-ferrite");
+    fill(&mut u.version, concat!("#1 SMP Ferrite ", env!("CARGO_PKG_VERSION")));
+    fill(&mut u.machine, "x86_64");
+    fill(&mut u.domainname, "(none)");
+    uaccess::write(f.arg(0), &u)?;
+    Ok(0)
+}
+
+pub fn sys_sysinfo(f: &mut SyscallFrame) -> SysResult {
+    #[cfg(target_os = "none")]
+    let (total, free) = {
+        let s = ferrite_libos::mm::stats();
+        (s.total_frames * 4096, s.free_frames * 4096)
+    };
+    #[cfg(not(target_os = "none"))]
+    let (total, free) = (0u64, 0u64);
+    let info = abi::sysinfo {
+        uptime: (super::time::monotonic_ns() / 1_000_000_000) as _,
+        totalram: total,
+        freeram: free,
+        procs: 1,
+        mem_unit: 1,
+        ..Default::default()
+    };
+    uaccess::write(f.arg(0), &info)?;
+    Ok(0)
+}
+
+const RLIMIT_COUNT: usize = 16;
+const INFINITY: u64 = u64::MAX;
+
+static LIMITS: IrqMutex<[abi::rlimit; RLIMIT_COUNT]> = IrqMutex::new({
+    let mut l = [abi::rlimit { rlim_cur: INFINITY, rlim_max: INFINITY }; RLIMIT_COUNT];
+    l[abi::RLIMIT_CORE as usize] = abi::rlimit { rlim_cur: 0, rlim_max: INFINITY };
+    l[abi::RLIMIT_STACK as usize] = abi::rlimit { rlim_cur: 8 << 20, rlim_max: INFINITY };
+    l[abi::RLIMIT_NOFILE as usize] = abi::rlimit { rlim_cur: 1024, rlim_max: 4096 };
+    l[abi::RLIMIT_MEMLOCK as usize] = abi::rlimit { rlim_cur: 8 << 20, rlim_max: 8 << 20 };
+    l[abi::RLIMIT_SIGPENDING as usize] = abi::rlimit { rlim_cur: 64, rlim_max: 64 };
+    l[abi::RLIMIT_MSGQUEUE as usize] = abi::rlimit { rlim_cur: 819_200, rlim_max: 819_200 };
+    l[abi::RLIMIT_NICE as usize] = abi::rlimit { rlim_cur: 0, rlim_max: 0 };
+    l[abi::RLIMIT_RTPRIO as usize] = abi::rlimit { rlim_cur: 0, rlim_max: 0 };
+    l
+});
+
+/// The current soft limit of `resource`.
+pub fn soft_limit(resource: u32) -> u64 {
+    LIMITS.lock().get(resource as usize).map(|l| l.rlim_cur).unwrap_or(INFINITY)
+}
+
+fn prlimit(resource: u64, new: u64, old: u64) -> SysResult {
+    let resource = resource as usize;
+    if resource >= RLIMIT_COUNT {
+        return Err(Errno::EINVAL);
+    }
+    let new_limit = if new != 0 {
+        let l: abi::rlimit = uaccess::read(new)?;
+        if l.rlim_cur > l.rlim_max {
+            return Err(Errno::EINVAL);
+        }
+        Some(l)
+    } else {
+        None
+    };
+    let previous = LIMITS.lock()[resource];
+    if old != 0 {
+        uaccess::write(old, &previous)?;
+    }
+    if let Some(l) = new_limit {
+        LIMITS.lock()[resource] = l;
+    }
+    Ok(0)
+}
+
+pub fn sys_getrlimit(f: &mut SyscallFrame) -> SysResult {
+    prlimit(f.arg(0), 0, f.arg(1))
+}
+
+pub fn sys_setrlimit(f: &mut SyscallFrame) -> SysResult {
+    prlimit(f.arg(0), f.arg(1), 0)
+}
+
+pub fn sys_prlimit64(f: &mut SyscallFrame) -> SysResult {
+    let pid = f.arg(0) as i32;
+    if pid != 0 && pid != thread::MAIN_TID as i32 {
+        return Err(Errno::ESRCH);
+    }
+    prlimit(f.arg(1), f.arg(2), f.arg(3))
+}
+
+/// CPUs the service may run on (one until the multicore work brings up the others).
+pub fn online_cpus() -> u32 {
+    1
+}
+
+pub fn sys_sched_getaffinity(f: &mut SyscallFrame) -> SysResult {
+    let (pid, len, mask) = (f.arg(0) as i32, f.arg(1), f.arg(2));
+    if pid != 0 && pid != thread::MAIN_TID as i32 {
+        return Err(Errno::ESRCH);
+    }
+    let cpus = online_cpus() as u64;
+    let needed = cpus.div_ceil(64) * 8;
+    if len < needed || len % 8 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let out = uaccess::slice_mut(mask, needed)?;
+    out.fill(0);
+    for cpu in 0..cpus {
+        out[(cpu / 8) as usize] |= 1 << (cpu % 8);
+    }
+    Ok(needed as i64)
+}
+
+pub fn sys_getcpu(f: &mut SyscallFrame) -> SysResult {
+    for pointer in [f.arg(0), f.arg(1)] {
+        if pointer != 0 {
+            uaccess::write(pointer, &0u32)?;
+        }
+    }
+    Ok(0)
+}
+
+pub fn sys_getrandom(f: &mut SyscallFrame) -> SysResult {
+    let (buf, len, flags) = (f.arg(0), f.arg(1), f.arg(2) as u32);
+    if flags & !(abi::GRND_NONBLOCK | abi::GRND_RANDOM | abi::GRND_INSECURE) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    // Linux returns at most 32 MiB - 1 per call; callers loop.
+    let len = len.min((1 << 25) - 1);
+    let out = uaccess::slice_mut(buf, len)?;
+    ferrite_libos::random::fill(out);
+    Ok(len as i64)
+}

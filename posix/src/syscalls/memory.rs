@@ -1,0 +1,339 @@
+//! The service's memory: `mmap` and friends over virtual memory areas, and `brk`.
+//!
+//! Anonymous memory is backed eagerly by zeroed frames (2 MiB pages where the range allows).
+//! PROT_NONE areas get no frames until made accessible, so reservations cost nothing and guard
+//! pages really fault.
+
+use ferrite_libos::frame::SyscallFrame;
+use ferrite_libos::mm::paging::{MapError, NO_EXECUTE, WRITABLE};
+use ferrite_libos::mm::vma::{PROT_EXEC, PROT_READ, PROT_WRITE, Vma, VmaSet};
+use ferrite_libos::sync::IrqMutex;
+
+use crate::abi;
+use crate::errno::{Errno, SysResult};
+
+/// Where `mmap` places areas (far above the identity map of RAM).
+pub const MMAP_BASE: u64 = 0x2000_0000_0000;
+pub const MMAP_LIMIT: u64 = 0x7000_0000_0000;
+/// The program break region.
+pub const BRK_BASE: u64 = 0x1000_0000_0000;
+pub const BRK_LIMIT: u64 = 0x1100_0000_0000;
+const PAGE: u64 = 4096;
+
+struct ServiceMemory {
+    areas: VmaSet,
+    brk: u64,
+}
+
+static MEMORY: IrqMutex<ServiceMemory> =
+    IrqMutex::new(ServiceMemory { areas: VmaSet::new(MMAP_BASE, MMAP_LIMIT), brk: BRK_BASE });
+
+#[cfg(target_os = "none")]
+mod backend {
+    pub use ferrite_libos::mm::{map_anonymous, protect, unmap, zero};
+}
+
+/// Host builds (unit tests) keep the bookkeeping and skip the page tables.
+#[cfg(not(target_os = "none"))]
+mod backend {
+    use ferrite_libos::mm::paging::MapError;
+    pub fn map_anonymous(_virt: u64, _len: u64, _flags: u64) -> Result<(), MapError> {
+        Ok(())
+    }
+    pub fn protect(_virt: u64, _len: u64, _flags: u64, _accessible: bool) -> Result<(), MapError> {
+        Ok(())
+    }
+    pub fn unmap(_virt: u64, _len: u64) {}
+    pub fn zero(_virt: u64, _len: u64) {}
+}
+
+fn page_flags(prot: u32) -> u64 {
+    let mut flags = 0;
+    if prot & PROT_WRITE != 0 {
+        flags |= WRITABLE;
+    }
+    if prot & PROT_EXEC == 0 {
+        flags |= NO_EXECUTE;
+    }
+    flags
+}
+
+fn accessible(prot: u32) -> bool {
+    prot & (PROT_READ | PROT_WRITE | PROT_EXEC) != 0
+}
+
+fn map_error(e: MapError) -> Errno {
+    match e {
+        MapError::OutOfMemory => Errno::ENOMEM,
+        MapError::AlreadyMapped => Errno::EEXIST,
+    }
+}
+
+/// Back `[start, end)` according to `prot`.
+fn populate(start: u64, end: u64, prot: u32) -> Result<(), Errno> {
+    if accessible(prot) {
+        backend::map_anonymous(start, end - start, page_flags(prot)).map_err(map_error)
+    } else {
+        Ok(())
+    }
+}
+
+fn page_round_up(len: u64) -> Option<u64> {
+    len.checked_add(PAGE - 1).map(|l| l & !(PAGE - 1))
+}
+
+/// Create an anonymous mapping (also used by the kernel for the main thread's stack).
+pub fn map_anonymous(hint: u64, len: u64, prot: u32, fixed: bool, noreplace: bool) -> SysResult {
+    let len = page_round_up(len).ok_or(Errno::ENOMEM)?;
+    if len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut memory = MEMORY.lock();
+    let start = if fixed {
+        let end = hint.checked_add(len).ok_or(Errno::ENOMEM)?;
+        if !memory.areas.contains_range(hint, end) {
+            return Err(Errno::ENOMEM);
+        }
+        if memory.areas.overlaps(hint, end) {
+            if noreplace {
+                return Err(Errno::EEXIST);
+            }
+            memory.areas.remove(hint, end);
+            backend::unmap(hint, len);
+        }
+        hint
+    } else {
+        memory.areas.find_free(len, hint & !(PAGE - 1)).ok_or(Errno::ENOMEM)?
+    };
+    populate(start, start + len, prot)?;
+    memory.areas.insert(Vma { start, end: start + len, prot });
+    Ok(start as i64)
+}
+
+pub fn sys_mmap(f: &mut SyscallFrame) -> SysResult {
+    let (addr, len, prot, flags, fd, offset) = (f.arg(0), f.arg(1), f.arg(2) as u32, f.arg(3) as u32, f.arg(4) as i32, f.arg(5));
+    let sharing = flags & (abi::MAP_SHARED | abi::MAP_PRIVATE | abi::MAP_SHARED_VALIDATE);
+    if sharing == 0 || sharing == (abi::MAP_SHARED | abi::MAP_PRIVATE) || prot & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & abi::MAP_GROWSDOWN != 0 {
+        // Stacks that grow on fault are not supported; say so rather than hand out a fixed area.
+        return Err(Errno::EINVAL);
+    }
+    if flags & abi::MAP_ANONYMOUS == 0 {
+        // No file-backed mappings until the VFS exists: the only descriptors are the console's.
+        return Err(if (0..3).contains(&fd) { Errno::ENODEV } else { Errno::EBADF });
+    }
+    if offset % PAGE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let fixed = flags & (abi::MAP_FIXED | abi::MAP_FIXED_NOREPLACE) != 0;
+    if fixed && addr % PAGE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    map_anonymous(addr, len, prot, fixed, flags & abi::MAP_FIXED_NOREPLACE != 0)
+}
+
+fn check_range(addr: u64, len: u64) -> Result<u64, Errno> {
+    if addr % PAGE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = page_round_up(len).ok_or(Errno::EINVAL)?;
+    addr.checked_add(len).ok_or(Errno::EINVAL)?;
+    Ok(len)
+}
+
+pub fn sys_munmap(f: &mut SyscallFrame) -> SysResult {
+    let addr = f.arg(0);
+    let len = check_range(addr, f.arg(1))?;
+    if len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut memory = MEMORY.lock();
+    for piece in memory.areas.remove(addr, addr + len) {
+        backend::unmap(piece.start, piece.end - piece.start);
+    }
+    Ok(0)
+}
+
+pub fn sys_mprotect(f: &mut SyscallFrame) -> SysResult {
+    let addr = f.arg(0);
+    let len = check_range(addr, f.arg(1))?;
+    let prot = f.arg(2) as u32;
+    if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC | abi::PROT_GROWSDOWN | abi::PROT_GROWSUP) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
+    if len == 0 {
+        return Ok(0);
+    }
+    let mut memory = MEMORY.lock();
+    if !memory.areas.fully_mapped(addr, addr + len) {
+        return Err(Errno::ENOMEM);
+    }
+    backend::protect(addr, len, page_flags(prot), accessible(prot)).map_err(map_error)?;
+    memory.areas.protect(addr, addr + len, prot);
+    Ok(0)
+}
+
+pub fn sys_mremap(f: &mut SyscallFrame) -> SysResult {
+    let (old, old_len, new_len, flags) = (f.arg(0), f.arg(1), f.arg(2), f.arg(3) as u32);
+    if old % PAGE != 0 || flags & !(abi::MREMAP_MAYMOVE | abi::MREMAP_FIXED) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & abi::MREMAP_FIXED != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let old_len = page_round_up(old_len).ok_or(Errno::EINVAL)?;
+    let new_len = page_round_up(new_len).ok_or(Errno::EINVAL)?;
+    if new_len == 0 || old_len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut memory = MEMORY.lock();
+    let area = *memory.areas.find(old).ok_or(Errno::EFAULT)?;
+    if area.end < old + old_len {
+        return Err(Errno::EFAULT);
+    }
+    if new_len <= old_len {
+        for piece in memory.areas.remove(old + new_len, old + old_len) {
+            backend::unmap(piece.start, piece.end - piece.start);
+        }
+        return Ok(old as i64);
+    }
+    let grow_end = old + new_len;
+    if memory.areas.contains_range(old, grow_end) && !memory.areas.overlaps(old + old_len, grow_end) {
+        populate(old + old_len, grow_end, area.prot)?;
+        memory.areas.insert(Vma { start: old + old_len, end: grow_end, prot: area.prot });
+        memory.areas.protect(old, grow_end, area.prot); // merges the two areas
+        return Ok(old as i64);
+    }
+    if flags & abi::MREMAP_MAYMOVE == 0 {
+        return Err(Errno::ENOMEM);
+    }
+    let new = memory.areas.find_free(new_len, 0).ok_or(Errno::ENOMEM)?;
+    populate(new, new + new_len, area.prot | PROT_READ | PROT_WRITE)?;
+    // SAFETY: both ranges are mapped (old readable as the service used it, new just populated
+    // writable) and do not overlap.
+    unsafe { core::ptr::copy_nonoverlapping(old as *const u8, new as *mut u8, old_len as usize) };
+    if area.prot != area.prot | PROT_READ | PROT_WRITE {
+        backend::protect(new, new_len, page_flags(area.prot), accessible(area.prot)).map_err(map_error)?;
+    }
+    memory.areas.insert(Vma { start: new, end: new + new_len, prot: area.prot });
+    for piece in memory.areas.remove(old, old + old_len) {
+        backend::unmap(piece.start, piece.end - piece.start);
+    }
+    Ok(new as i64)
+}
+
+pub fn sys_madvise(f: &mut SyscallFrame) -> SysResult {
+    let addr = f.arg(0);
+    let len = check_range(addr, f.arg(1))?;
+    let advice = f.arg(2) as u32;
+    let known = [
+        abi::MADV_NORMAL,
+        abi::MADV_RANDOM,
+        abi::MADV_SEQUENTIAL,
+        abi::MADV_WILLNEED,
+        abi::MADV_DONTNEED,
+        abi::MADV_FREE,
+        abi::MADV_HUGEPAGE,
+        abi::MADV_NOHUGEPAGE,
+        abi::MADV_DONTDUMP,
+        abi::MADV_DODUMP,
+        abi::MADV_DONTFORK,
+        abi::MADV_DOFORK,
+        abi::MADV_MERGEABLE,
+        abi::MADV_UNMERGEABLE,
+    ];
+    if !known.contains(&advice) {
+        return Err(Errno::EINVAL);
+    }
+    let memory = MEMORY.lock();
+    if len > 0 && !memory.areas.fully_mapped(addr, addr + len) {
+        return Err(Errno::ENOMEM);
+    }
+    if advice == abi::MADV_DONTNEED || advice == abi::MADV_FREE {
+        // Linux gives zero-filled pages on the next touch after DONTNEED (FREE may, too).
+        backend::zero(addr, len);
+    }
+    Ok(0)
+}
+
+pub fn sys_msync(f: &mut SyscallFrame) -> SysResult {
+    let addr = f.arg(0);
+    let len = check_range(addr, f.arg(1))?;
+    let flags = f.arg(2) as u32;
+    let async_and_sync = abi::MS_ASYNC | abi::MS_SYNC;
+    if flags & !(async_and_sync | abi::MS_INVALIDATE) != 0 || flags & async_and_sync == async_and_sync {
+        return Err(Errno::EINVAL);
+    }
+    if len > 0 && !MEMORY.lock().areas.fully_mapped(addr, addr + len) {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(0)
+}
+
+pub fn sys_mincore(f: &mut SyscallFrame) -> SysResult {
+    let addr = f.arg(0);
+    let len = check_range(addr, f.arg(1))?;
+    let pages = len / PAGE;
+    if !MEMORY.lock().areas.fully_mapped(addr, addr + len) {
+        return Err(Errno::ENOMEM);
+    }
+    let out = crate::uaccess::slice_mut(f.arg(2), pages)?;
+    out.fill(1); // anonymous memory is always resident
+    Ok(0)
+}
+
+pub fn sys_brk(f: &mut SyscallFrame) -> SysResult {
+    let requested = f.arg(0);
+    let mut memory = MEMORY.lock();
+    let current = memory.brk;
+    if requested < BRK_BASE || requested > BRK_LIMIT {
+        return Ok(current as i64);
+    }
+    let old_top = page_round_up(current).unwrap_or(current);
+    let new_top = page_round_up(requested).unwrap_or(requested);
+    if new_top > old_top {
+        if backend::map_anonymous(old_top, new_top - old_top, WRITABLE | NO_EXECUTE).is_err() {
+            return Ok(current as i64);
+        }
+    } else if new_top < old_top {
+        backend::unmap(new_top, old_top - new_top);
+    }
+    memory.brk = requested;
+    Ok(requested as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(nr: u64, args: [u64; 6]) -> SyscallFrame {
+        SyscallFrame { rax: nr, rdi: args[0], rsi: args[1], rdx: args[2], r10: args[3], r8: args[4], r9: args[5], ..Default::default() }
+    }
+
+    #[test]
+    fn mmap_validates_flags() {
+        let rw = (PROT_READ | PROT_WRITE) as u64;
+        let anon_private = (abi::MAP_ANONYMOUS | abi::MAP_PRIVATE) as u64;
+        assert_eq!(sys_mmap(&mut frame(9, [0, 0, rw, anon_private, u64::MAX, 0])), Err(Errno::EINVAL));
+        assert_eq!(sys_mmap(&mut frame(9, [0, 4096, rw, abi::MAP_ANONYMOUS as u64, u64::MAX, 0])), Err(Errno::EINVAL));
+        assert_eq!(sys_mmap(&mut frame(9, [0, 4096, rw, abi::MAP_PRIVATE as u64, 7, 0])), Err(Errno::EBADF));
+        let a = sys_mmap(&mut frame(9, [0, 4096, rw, anon_private, u64::MAX, 0])).unwrap() as u64;
+        assert!(a >= MMAP_BASE && a % PAGE == 0);
+        let noreplace = (abi::MAP_ANONYMOUS | abi::MAP_PRIVATE | abi::MAP_FIXED_NOREPLACE) as u64;
+        assert_eq!(sys_mmap(&mut frame(9, [a, 4096, rw, noreplace, u64::MAX, 0])), Err(Errno::EEXIST));
+        assert_eq!(sys_munmap(&mut frame(11, [a, 4096, 0, 0, 0, 0])), Ok(0));
+        assert_eq!(sys_mprotect(&mut frame(10, [a, 4096, rw, 0, 0, 0])), Err(Errno::ENOMEM));
+    }
+
+    #[test]
+    fn brk_grows_and_reports_current() {
+        let current = sys_brk(&mut frame(12, [0; 6])).unwrap() as u64;
+        assert!(current >= BRK_BASE);
+        let grown = sys_brk(&mut frame(12, [current + 10_000, 0, 0, 0, 0, 0])).unwrap() as u64;
+        assert_eq!(grown, current + 10_000);
+        assert_eq!(sys_brk(&mut frame(12, [1, 0, 0, 0, 0, 0])).unwrap() as u64, grown);
+    }
+}

@@ -1,0 +1,196 @@
+//! The system-call table: one entry per implemented Linux x86-64 system call, indexed by number.
+//! Anything not in the table returns ENOSYS and is reported once on the console by name.
+//! `docs/syscalls.md` is generated from `ENTRIES` (see the `syscalls_doc` test).
+
+pub mod info;
+pub mod io;
+pub mod memory;
+pub mod process;
+pub mod signal;
+pub mod time;
+
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use ferrite_libos::frame::SyscallFrame;
+
+use crate::errno::{Errno, SysResult};
+
+include!(concat!(env!("OUT_DIR"), "/syscall_names.rs"));
+
+pub type Handler = fn(&mut SyscallFrame) -> SysResult;
+
+pub struct Entry {
+    pub number: u32,
+    pub name: &'static str,
+    pub handler: Handler,
+    /// What is partial or different from Linux, for docs/syscalls.md.
+    pub note: &'static str,
+}
+
+macro_rules! entries {
+    ($($number:literal $name:ident => $handler:path, $note:literal;)*) => {
+        pub static ENTRIES: &[Entry] = &[
+            $(Entry { number: $number, name: stringify!($name), handler: $handler, note: $note },)*
+        ];
+    };
+}
+
+entries! {
+    0 read => io::sys_read, "console (fds 0-2)";
+    1 write => io::sys_write, "console (fds 0-2)";
+    3 close => io::sys_close, "";
+    5 fstat => io::sys_fstat, "console fds";
+    8 lseek => io::sys_lseek, "ESPIPE on the console";
+    9 mmap => memory::sys_mmap, "anonymous private/shared; file mappings: ENODEV";
+    10 mprotect => memory::sys_mprotect, "";
+    11 munmap => memory::sys_munmap, "";
+    12 brk => memory::sys_brk, "";
+    13 rt_sigaction => signal::sys_rt_sigaction, "";
+    14 rt_sigprocmask => signal::sys_rt_sigprocmask, "";
+    16 ioctl => io::sys_ioctl, "TIOCGWINSZ, TCGETS, FIONREAD, FIONBIO on the console";
+    17 pread64 => io::sys_pread64, "ESPIPE on the console";
+    18 pwrite64 => io::sys_pwrite64, "ESPIPE on the console";
+    19 readv => io::sys_readv, "";
+    20 writev => io::sys_writev, "";
+    24 sched_yield => process::sys_sched_yield, "";
+    25 mremap => memory::sys_mremap, "grow in place or move (copies)";
+    26 msync => memory::sys_msync, "anonymous memory: nothing to write back";
+    27 mincore => memory::sys_mincore, "";
+    28 madvise => memory::sys_madvise, "MADV_DONTNEED zeroes; other advice accepted";
+    35 nanosleep => time::sys_nanosleep, "";
+    39 getpid => info::sys_getpid, "";
+    60 exit => process::sys_exit, "";
+    62 kill => signal::sys_kill, "self only; delivered synchronously";
+    63 uname => info::sys_uname, "";
+    72 fcntl => io::sys_fcntl, "F_GETFD/F_SETFD/F_GETFL/F_SETFL on the console";
+    96 gettimeofday => time::sys_gettimeofday, "";
+    97 getrlimit => info::sys_getrlimit, "";
+    98 getrusage => time::sys_getrusage, "";
+    99 sysinfo => info::sys_sysinfo, "";
+    100 times => time::sys_times, "";
+    102 getuid => info::sys_getid, "always 0 (root)";
+    104 getgid => info::sys_getid, "always 0 (root)";
+    105 setuid => info::sys_setid, "only to 0";
+    106 setgid => info::sys_setid, "only to 0";
+    107 geteuid => info::sys_getid, "always 0 (root)";
+    108 getegid => info::sys_getid, "always 0 (root)";
+    109 setpgid => info::sys_setpgid, "";
+    110 getppid => info::sys_getppid, "0: nothing started the service";
+    111 getpgrp => info::sys_getpid, "";
+    112 setsid => info::sys_setsid, "EPERM: the service already leads its session";
+    115 getgroups => info::sys_getgroups, "";
+    121 getpgid => info::sys_getpid, "";
+    124 getsid => info::sys_getpid, "";
+    127 rt_sigpending => signal::sys_rt_sigpending, "";
+    131 sigaltstack => signal::sys_sigaltstack, "";
+    157 prctl => process::sys_prctl, "PR_SET_NAME, PR_GET_NAME";
+    158 arch_prctl => process::sys_arch_prctl, "ARCH_SET_FS, ARCH_GET_FS";
+    160 setrlimit => info::sys_setrlimit, "";
+    186 gettid => info::sys_gettid, "";
+    200 tkill => signal::sys_tkill, "self only; delivered synchronously";
+    201 time => time::sys_time, "";
+    204 sched_getaffinity => info::sys_sched_getaffinity, "";
+    218 set_tid_address => process::sys_set_tid_address, "";
+    228 clock_gettime => time::sys_clock_gettime, "";
+    229 clock_getres => time::sys_clock_getres, "";
+    230 clock_nanosleep => time::sys_clock_nanosleep, "";
+    231 exit_group => process::sys_exit_group, "";
+    234 tgkill => signal::sys_tgkill, "self only; delivered synchronously";
+    273 set_robust_list => process::sys_set_robust_list, "";
+    274 get_robust_list => process::sys_get_robust_list, "";
+    302 prlimit64 => info::sys_prlimit64, "own process only";
+    309 getcpu => info::sys_getcpu, "";
+    318 getrandom => info::sys_getrandom, "RDRAND/RDSEED";
+}
+
+/// Highest system-call number the table can hold.
+pub const TABLE_SIZE: usize = 512;
+
+static TABLE: [Option<Handler>; TABLE_SIZE] = {
+    let mut table: [Option<Handler>; TABLE_SIZE] = [None; TABLE_SIZE];
+    let mut i = 0;
+    while i < ENTRIES.len() {
+        table[ENTRIES[i].number as usize] = Some(ENTRIES[i].handler);
+        i += 1;
+    }
+    table
+};
+
+/// Linux's name for a system-call number ("" when unknown).
+pub fn name_of(number: u64) -> &'static str {
+    SYSCALL_NAMES.get(number as usize).copied().unwrap_or("")
+}
+
+static REPORTED: [AtomicU64; TABLE_SIZE / 64] = [const { AtomicU64::new(0) }; TABLE_SIZE / 64];
+static TRACE: AtomicBool = AtomicBool::new(false);
+
+pub fn set_trace(on: bool) {
+    TRACE.store(on, Ordering::Relaxed);
+}
+
+fn report_unimplemented(number: u64) {
+    let first_time = match REPORTED.get(number as usize / 64) {
+        Some(word) => {
+            let bit = 1 << (number % 64);
+            word.fetch_or(bit, Ordering::Relaxed) & bit == 0
+        }
+        None => true,
+    };
+    if first_time {
+        let name = name_of(number);
+        if name.is_empty() {
+            ferrite_libos::kprintln!("unimplemented system call {number}: ENOSYS");
+        } else {
+            ferrite_libos::kprintln!("unimplemented system call {name} ({number}): ENOSYS");
+        }
+    }
+}
+
+/// Run the system call described by `frame`; the result is what `rax` gets.
+pub fn dispatch(frame: &mut SyscallFrame) -> i64 {
+    let number = frame.rax;
+    let handler = TABLE.get(number as usize).copied().flatten();
+    let result = match handler {
+        Some(h) => h(frame),
+        None => {
+            report_unimplemented(number);
+            Err(Errno::ENOSYS)
+        }
+    };
+    if TRACE.load(Ordering::Relaxed) {
+        ferrite_libos::kprintln!(
+            "syscall {}({:#x}, {:#x}, {:#x}, {:#x}) = {:?}",
+            name_of(number),
+            frame.rdi,
+            frame.rsi,
+            frame.rdx,
+            frame.r10,
+            result
+        );
+    }
+    crate::errno::to_return_value(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names_match_linux_numbers() {
+        for e in ENTRIES {
+            assert_eq!(name_of(e.number as u64), e.name, "entry {} is misnumbered", e.name);
+        }
+        let mut numbers: alloc::vec::Vec<u32> = ENTRIES.iter().map(|e| e.number).collect();
+        numbers.sort();
+        numbers.dedup();
+        assert_eq!(numbers.len(), ENTRIES.len(), "a number appears twice");
+    }
+
+    #[test]
+    fn unknown_numbers_are_enosys() {
+        let mut frame = SyscallFrame { rax: 449, ..Default::default() };
+        assert_eq!(dispatch(&mut frame), -38);
+        let mut frame = SyscallFrame { rax: 100_000, ..Default::default() };
+        assert_eq!(dispatch(&mut frame), -38);
+    }
+}
