@@ -11,9 +11,9 @@
  *   cat[0..5]   musl's category maps (the first six of glibc's 13 pointers;
  *               the category numbers agree).  All null is musl's C locale.
  *   cat[6..12]  unused, null.
- *   ctype_b/tolower/toupper   glibc's C-locale tables (each locale, even a
- *               named one, classifies like "C": musl's only other ctype is
- *               UTF-8, which adds no single-byte classes).
+ *   ctype_b/tolower/toupper   glibc's C-locale tables, ctype_tables.c (each
+ *               locale, even a named one, classifies like "C": musl's only
+ *               other ctype is UTF-8, which adds no single-byte classes).
  *   names[13]   the category names, as glibc keeps them.
  * So musl's own *_l functions and uselocale() take the same pointer that
  * libstdc++ reads as glibc's struct.
@@ -48,6 +48,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime.h"
+
 #define MUSL_NCAT 6     /* LC_CTYPE..LC_MESSAGES, musl's categories */
 #define GLIBC_NCAT 13   /* glibc's __LC_LAST */
 #define MAP_FAILED_LOC ((const void *)-1)
@@ -68,56 +70,10 @@ __attribute__((visibility("hidden"))) void __lock(volatile int *);
 __attribute__((visibility("hidden"))) void __unlock(volatile int *);
 extern __attribute__((visibility("hidden"))) volatile int __locale_lock[1];
 
-/* glibc's class bits (bits/ctype.h, little-endian _ISbit). */
-#define UP 0x0100
-#define LO 0x0200
-#define AL 0x0400
-#define DI 0x0800
-#define XD 0x1000
-#define SP 0x2000
-#define PR 0x4000
-#define GR 0x8000
-#define BL 0x0001
-#define CN 0x0002
-#define PU 0x0004
-#define AN 0x0008
-
-#define IS_UP(c) ((c) >= 'A' && (c) <= 'Z')
-#define IS_LO(c) ((c) >= 'a' && (c) <= 'z')
-#define IS_DI(c) ((c) >= '0' && (c) <= '9')
-#define IS_XA(c) (((c) >= 'A' && (c) <= 'F') || ((c) >= 'a' && (c) <= 'f'))
-#define IS_GR(c) ((c) > 0x20 && (c) < 0x7f)
-/* C-locale class of byte c (0..255): bytes >= 0x80 have no class. */
-#define CLASS(c) ((unsigned short)( \
-	((c) < 0x20 || (c) == 0x7f ? CN : 0) | \
-	((c) == ' ' || ((c) >= '\t' && (c) <= '\r') ? SP : 0) | \
-	((c) == ' ' || (c) == '\t' ? BL : 0) | \
-	((c) >= 0x20 && (c) < 0x7f ? PR : 0) | \
-	(IS_GR(c) ? GR : 0) | \
-	(IS_GR(c) && !IS_UP(c) && !IS_LO(c) && !IS_DI(c) ? PU : 0) | \
-	(IS_UP(c) ? UP | AL | AN : 0) | (IS_LO(c) ? LO | AL | AN : 0) | \
-	(IS_DI(c) ? DI | XD | AN : 0) | (IS_XA(c) ? XD : 0)))
-#define LOWER(c) (IS_UP(c) ? (c) + 32 : (c))
-#define UPPER(c) (IS_LO(c) ? (c) - 32 : (c))
-#define SAME(c) (c)
-#define NONE(c) 0
-
-#define R4(f, b) f(b), f((b) + 1), f((b) + 2), f((b) + 3)
-#define R16(f, b) R4(f, b), R4(f, (b) + 4), R4(f, (b) + 8), R4(f, (b) + 12)
-#define R64(f, b) R16(f, b), R16(f, (b) + 16), R16(f, (b) + 32), R16(f, (b) + 48)
-#define R128(f, b) R64(f, b), R64(f, (b) + 64)
-
-/* 384 entries so that index -128..255 works after the +128 offset, like
- * glibc's tables: signed chars and EOF (-1) index them directly.  Negative
- * indexes classify as nothing and map to themselves. */
-static const unsigned short c_ctype_b[384] = { R128(NONE, -128), R128(CLASS, 0), R128(CLASS, 128) };
-static const int c_tolower[384] = { R128(SAME, -128), R128(LOWER, 0), R128(LOWER, 128) };
-static const int c_toupper[384] = { R128(SAME, -128), R128(UPPER, 0), R128(UPPER, 128) };
-
 static struct glibc_locale c_locale = {
-	.ctype_b = c_ctype_b + 128,
-	.ctype_tolower = c_tolower + 128,
-	.ctype_toupper = c_toupper + 128,
+	.ctype_b = __ferrite_c_ctype_b + 128,
+	.ctype_tolower = __ferrite_c_tolower + 128,
+	.ctype_toupper = __ferrite_c_toupper + 128,
 	.names = { "C", "C", "C", "C", "C", "C", "C", "C", "C", "C", "C", "C", "C" },
 };
 

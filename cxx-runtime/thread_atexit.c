@@ -12,15 +12,9 @@
  *   gets a low index: musl runs key destructors in index order, so these run
  *   before most other keys' (glibc runs them before all).
  * - exit(): musl runs no key destructors, but C++ wants the calling thread's
- *   thread_locals destroyed before any static object.  An atexit handler runs
- *   the calling thread's list.  atexit handlers run last-registered first, so
- *   the handler is registered again at every main-thread registration: it
- *   then runs before the destructor of every static object constructed before
- *   the newest main-thread thread_local.  A static object constructed later
- *   than that (and registered with atexit later) is destroyed first — the one
- *   ordering difference from glibc.  Cost: one atexit slot per main-thread
- *   thread_local object.  Other threads register the handler once, for the
- *   case that they call exit() themselves.
+ *   thread_locals destroyed before any static object.  atexit.c replaces
+ *   musl's atexit list so that exit() calls __ferrite_thread_dtors_at_exit()
+ *   before any atexit handler or static destructor, as glibc does.
  * Either way the list runs newest first, and destructors that construct more
  * thread_locals get those destroyed too.
  */
@@ -28,6 +22,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include "runtime.h"
 
 int __cxa_thread_atexit_impl(void (*dtor)(void *), void *obj, void *dso_symbol);
 
@@ -39,8 +35,12 @@ struct tls_dtor {
 
 static pthread_key_t key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
-static pthread_t main_thread;           /* set by the constructor */
-static int handler_registered;
+static int key_made;
+
+/* exit() must reach atexit.c's __funcs_on_exit, which calls us: referring to
+ * a symbol of that file links it whenever this one is linked. */
+int __cxa_atexit(void (*)(void *), void *, void *);
+__attribute__((used)) static int (*const need_atexit)(void (*)(void *), void *, void *) = __cxa_atexit;
 
 static void run_list(void)
 {
@@ -61,31 +61,33 @@ static void key_destructor(void *head)
 	run_list();
 }
 
-static void run_at_exit(void)
+void __ferrite_thread_dtors_at_exit(void)
 {
-	run_list();     /* the key exists: registering created it */
+	/* Nothing registered yet means no key either: nothing to run. */
+	if (__atomic_load_n(&key_made, __ATOMIC_ACQUIRE))
+		run_list();
 }
 
 static void make_key(void)
 {
-	if (pthread_key_create(&key, key_destructor)) {
+	if (!pthread_key_create(&key, key_destructor)) {
+		__atomic_store_n(&key_made, 1, __ATOMIC_RELEASE);
+	} else {
 		static const char msg[] = "fatal: cannot create thread_local destructor key\n";
 		write(2, msg, sizeof msg - 1);
 		abort();
 	}
 }
 
+/* Early, so the key gets a low index: see above. */
 __attribute__((constructor(101))) static void thread_atexit_init(void)
 {
-	main_thread = pthread_self();
 	pthread_once(&key_once, make_key);
 }
 
 int __cxa_thread_atexit_impl(void (*dtor)(void *), void *obj, void *dso_symbol)
 {
 	struct tls_dtor *d;
-	/* Before the constructor ran only the main thread exists. */
-	int is_main = !main_thread || pthread_equal(pthread_self(), main_thread);
 
 	(void)dso_symbol;       /* nothing is ever unloaded from the image */
 	pthread_once(&key_once, make_key);
@@ -101,10 +103,5 @@ int __cxa_thread_atexit_impl(void (*dtor)(void *), void *obj, void *dso_symbol)
 	d->obj = obj;
 	d->next = pthread_getspecific(key);
 	pthread_setspecific(key, d);
-
-	if (is_main || !__atomic_exchange_n(&handler_registered, 1, __ATOMIC_ACQ_REL)) {
-		__atomic_store_n(&handler_registered, 1, __ATOMIC_RELEASE);
-		atexit(run_at_exit);
-	}
 	return 0;
 }

@@ -6,13 +6,19 @@
 # and prints:
 #   provided  - missing from musl, defined by libferrite_rt.a
 #   MISSING   - missing from musl and from libferrite_rt.a (exit status 1)
-#   override  - defined by both musl and libferrite_rt.a (must be deliberate)
+#   override  - defined by both musl and libferrite_rt.a: each is deliberate
+#               (see the README) and listed in DELIBERATE below; any other
+#               one fails the script, as musl's object would clash or be
+#               silently shadowed
 # Only strong undefined references count; weak ones (_ITM_*, __gmon_start__)
 # link without a definition.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 M=/usr/lib/x86_64-linux-musl
 G=$(dirname "$(gcc -print-libgcc-file-name)")
+DELIBERATE="__atexit_lockptr __ctype_tolower_loc __ctype_toupper_loc __cxa_atexit
+__cxa_finalize __duplocale __freelocale __funcs_on_exit __newlocale atexit duplocale
+freelocale newlocale pthread_mutex_lock pthread_mutex_timedlock pthread_mutex_trylock"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -36,5 +42,9 @@ defs "$M/libc.a" > "$tmp/musl_defs"
 comm -23 "$tmp/need" "$tmp/have" | grep -v '^_GLOBAL_OFFSET_TABLE_$' > "$tmp/gap" || true
 comm -12 "$tmp/gap" "$tmp/rt_defs" | sed 's/^/provided  /'
 comm -23 "$tmp/gap" "$tmp/rt_defs" | sed 's/^/MISSING   /' | tee "$tmp/missing"
-comm -12 "$tmp/rt_defs" "$tmp/musl_defs" | sed 's/^/override  /'
-[ ! -s "$tmp/missing" ]
+comm -12 "$tmp/rt_defs" "$tmp/musl_defs" > "$tmp/over"
+sed 's/^/override  /' "$tmp/over"
+printf '%s\n' $DELIBERATE | sort > "$tmp/deliberate"
+comm -23 "$tmp/over" "$tmp/deliberate" | sed 's/^/UNEXPECTED override  /' > "$tmp/unexpected"
+cat "$tmp/unexpected"
+[ ! -s "$tmp/missing" ] && [ ! -s "$tmp/unexpected" ]
