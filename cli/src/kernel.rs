@@ -333,6 +333,98 @@ mod tests {
         );
     }
 
+    /// Compiles C snippets into an archive, as a stand-in for the Rust staticlib.
+    fn archive(dir: &Path, members: &[(&str, &str)]) -> PathBuf {
+        let mut objects = Vec::new();
+        for (name, code) in members {
+            let src = dir.join(format!("{name}.c"));
+            let obj = dir.join(format!("{name}.o"));
+            fs::write(&src, code).unwrap();
+            let ok = Command::new("gcc")
+                .args(["-c", "-O2", "-fno-builtin", "-o"])
+                .arg(&obj)
+                .arg(&src)
+                .status()
+                .unwrap();
+            assert!(ok.success());
+            objects.push(obj);
+        }
+        let lib = dir.join("libk.a");
+        let ok = Command::new("ar")
+            .arg("rcs")
+            .arg(&lib)
+            .args(&objects)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        lib
+    }
+
+    #[test]
+    fn kernel_object_exports_only_the_abi() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let lib = archive(
+            d,
+            &[
+                (
+                    "entry",
+                    "extern void _start(void); extern int helper(int);\n\
+                     void *memcpy(void *d, const void *s, unsigned long n) { return d; }\n\
+                     void ferrite_entry(void) { helper(1); memcpy(0, 0, 0); _start(); }\n\
+                     int ferrite_other(void) { return 2; }\n",
+                ),
+                (
+                    "helper",
+                    "int strlen_clash = 1; int helper(int x) { return x + strlen_clash; }\n",
+                ),
+                ("unused", "int unused_global(void) { return 3; }\n"),
+            ],
+        );
+        let exports = d.join("exports.txt");
+        fs::write(&exports, "# ABI\nferrite_entry\nferrite_other\n").unwrap();
+        let out = d.join("libferrite.o");
+        combine_kernel(&lib, &exports, &out).unwrap();
+        let nm = Command::new("nm").arg(&out).output().unwrap();
+        assert!(nm.status.success());
+        let text = String::from_utf8(nm.stdout).unwrap();
+        // nm lines end in "TYPE NAME"; an upper-case type is a global symbol.
+        let mut global: Vec<String> = text
+            .lines()
+            .filter_map(|l| {
+                let mut f = l.split_whitespace().rev();
+                let (name, ty) = (f.next()?, f.next()?);
+                ty.chars()
+                    .all(|c| c.is_ascii_uppercase())
+                    .then(|| format!("{name} {ty}"))
+            })
+            .collect();
+        global.sort();
+        // Defined globals are exactly the exports; `_start` stays an undefined reference;
+        // memcpy and helper became local, and the unreferenced member was not pulled in.
+        assert_eq!(
+            global,
+            ["_start U", "ferrite_entry T", "ferrite_other T"],
+            "{text}"
+        );
+        assert!(
+            text.contains(" t memcpy") && text.contains(" t helper"),
+            "{text}"
+        );
+        assert!(!text.contains("unused_global"), "{text}");
+    }
+
+    #[test]
+    fn kernel_object_missing_export_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let lib = archive(dir.path(), &[("entry", "void ferrite_entry(void) {}\n")]);
+        let exports = dir.path().join("exports.txt");
+        fs::write(&exports, "ferrite_entry\nferrite_missing\n").unwrap();
+        let err = combine_kernel(&lib, &exports, &dir.path().join("k.o")).unwrap_err();
+        assert!(err.message.contains("`ferrite_missing`"), "{err}");
+        assert!(!dir.path().join("k.o").exists());
+    }
+
     #[test]
     fn stale_when_missing_or_older() {
         let dir = tempfile::tempdir().unwrap();
