@@ -77,6 +77,11 @@ fn ensure_kernel(root: &Path, out: &Path, quiet: bool) -> Result<PathBuf> {
     if quiet {
         cargo.arg("-q");
     }
+    // The kernel's flags belong to the repository's cargo configuration; a service build's
+    // (or a build script's) RUSTFLAGS would silently rebuild the kernel with other flags.
+    cargo
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS");
     let status = cargo.status().map_err(|e| home::spawn_error("cargo", e))?;
     if !status.success() {
         return Err(Error::failed(format!(
@@ -86,7 +91,9 @@ fn ensure_kernel(root: &Path, out: &Path, quiet: bool) -> Result<PathBuf> {
     let archive = cargo_target_dir(root).join(format!("{KERNEL_TARGET}/release/libferrite.a"));
     let exports = root.join("posix/exports.txt");
     let object = out.join("libferrite.o");
-    if is_stale(&object, &[&archive, &exports])? {
+    // This tool too: a newer ferrite may combine the object differently.
+    let tool = std::env::current_exe().unwrap_or_default();
+    if is_stale(&object, &[&archive, &exports, &tool])? {
         combine_kernel(&archive, &exports, &object)?;
     }
     Ok(object)

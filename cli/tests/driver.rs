@@ -193,3 +193,28 @@ fn plain_makefile_project_builds_natively() {
         Some(5)
     );
 }
+
+#[test]
+fn sh_wrappers_work_through_symlinks_from_any_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let bin = repo_root().join("bin");
+    // ~/bin/ferrite-cc -> bin/ferrite-cc, and a relative link to that link.
+    std::os::unix::fs::symlink(bin.join("ferrite-cc"), d.join("ferrite-cc")).unwrap();
+    std::os::unix::fs::symlink("ferrite-cc", d.join("cc-again")).unwrap();
+    std::os::unix::fs::symlink(bin.join("ferrite"), d.join("ferrite")).unwrap();
+    std::os::unix::fs::symlink(bin.join("ferrite-c++"), d.join("ferrite-c++")).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    for (tool, args, needle) in [
+        ("cc-again", &["-dumpmachine"][..], "x86_64"),
+        ("ferrite-c++", &["--version"], "g++"),
+        ("ferrite", &["--help"], "ferrite run IMAGE"),
+    ] {
+        let mut c = Command::new(d.join(tool));
+        c.current_dir(elsewhere.path())
+            .args(args)
+            .env_remove("FERRITE_HOME");
+        let out = ok(&output(&mut c));
+        assert!(out.contains(needle), "{tool}: {out}");
+    }
+}
