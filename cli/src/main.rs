@@ -52,12 +52,13 @@ Run options:
 Kernel command line (what `run` passes with -append):
   ferrite.console=tty|pipe [ferrite.winsize=COLSxROWS] [ferrite.bootlog] APPEND… KEY=VALUE…
   IMAGE-CMDLINE [-- ARGS…]. Words are separated by spaces; a word that is empty or contains a
-  space, `\"` or `\\` is written in double quotes, with `\"` and `\\` escaped inside.
+  space, `\"` or `\\` is written in double quotes, inside which `\"` is written `\\\"` and `\\`
+  is written `\\\\`. Example: the argument  say \"hi\"  becomes  \"say \\\"hi\\\"\"
 
 Exit status of `run`:
   N      the service called exit(N)       128+N  the service died of signal N
   250    kernel panic                     124    --timeout expired
-  125    no status (triple fault, reset) or QEMU failed
+  125    no status (triple fault, reset) or QEMU failed   130    interrupted (Ctrl-C)
   2      bad usage: options, image missing, not an ELF file, not a Ferrite image, no QEMU
 
 Environment: FERRITE_HOME (the repository; default: found from this executable's path).
@@ -115,4 +116,13 @@ fn build_kernel(args: &[OsString]) -> Result<i32> {
     }
     println!("{}", a.glue.display());
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn help_states_the_quoting_rule_as_implemented() {
+        let example = crate::run::cmdline::quote("say \"hi\"");
+        assert!(super::HELP.contains(&format!("becomes  {example}")));
+    }
 }
