@@ -17,8 +17,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 M=/usr/lib/x86_64-linux-musl
 G=$(dirname "$(gcc -print-libgcc-file-name)")
 DELIBERATE="__atexit_lockptr __ctype_tolower_loc __ctype_toupper_loc __cxa_atexit
-__cxa_finalize __duplocale __freelocale __funcs_on_exit __newlocale atexit duplocale
-freelocale newlocale pthread_mutex_lock pthread_mutex_timedlock pthread_mutex_trylock"
+__cxa_finalize __duplocale __freelocale __funcs_on_exit __newlocale __nl_langinfo
+__nl_langinfo_l atexit duplocale freelocale newlocale nl_langinfo nl_langinfo_l pthread_mutex_lock pthread_mutex_timedlock pthread_mutex_trylock"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

@@ -13,7 +13,7 @@ MUSL_CFLAGS="-nostdinc -isystem /usr/include/x86_64-linux-musl -isystem $(gcc -p
 pass=0 fail=0
 
 ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; [ $# -gt 1 ] && printf '%s\n' "$2" | sed 's/^/    /'; }
+bad() { fail=$((fail + 1)); echo "not ok - $1"; [ $# -gt 1 ] && printf '%s\n' "$2" | head -20 | sed 's/^/    /'; }
 # check NAME CMD...: the command must succeed.
 check() { n=$1; shift; if out=$("$@" 2>&1); then ok "$n"; else bad "$n" "$out"; fi; }
 
@@ -55,6 +55,8 @@ build gcc -O2 -D_FORTIFY_SOURCE=2 -c "$here/c_glibc.c" -o c_glibc.o && build lin
 # Oracles: the same sources against the host glibc.
 build g++ -O2 "$here/exit_order.cc" -o exit_order.glibc
 build gcc -O2 "$here/c_glibc.c" -o c_glibc.glibc
+build gcc -O2 -c "$here/langinfo.c" -o langinfo.o && build link_c langinfo langinfo.o
+build gcc -O2 "$here/langinfo.c" -o langinfo.glibc
 
 check "exceptions across frames, exception_ptr, nested" ./exceptions
 for lang in unset C.UTF-8 en_US.UTF-8; do
@@ -92,6 +94,11 @@ if [ -x c_glibc ] && [ -x c_glibc.glibc ]; then
 	./c_glibc tables > tables.out; ./c_glibc.glibc tables > tables.want
 	if cmp -s tables.out tables.want; then ok "C-locale ctype tables same as glibc's"
 	else bad "C-locale ctype tables same as glibc's" "$(diff tables.want tables.out | head -20)"; fi
+fi
+if [ -x langinfo ] && [ -x langinfo.glibc ]; then
+	./langinfo > li.out; ./langinfo.glibc > li.want
+	if cmp -s li.out li.want; then ok "nl_langinfo glibc items libstdc++ reads same as glibc's"
+	else bad "nl_langinfo glibc items libstdc++ reads same as glibc's" "$(diff li.want li.out | head -20)"; fi
 fi
 
 echo "$pass passed, $fail failed"

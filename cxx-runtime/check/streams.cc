@@ -66,6 +66,9 @@ int main(int argc, char **argv)
 	}
 	CHECK(std::isalpha('x', c) && !std::isalpha('1', c) && std::toupper('q', c) == 'Q');
 	CHECK(std::use_facet<std::numpunct<char>>(c).decimal_point() == '.');
+	std::ostringstream ms;
+	ms << std::put_money(std::string("1234")) << ' ' << std::put_money(-5.0L);
+	CHECK(ms.str() == "1234 5");  // the C locale has no negative sign
 
 	// Named locales go through __newlocale with a name; "" reads LANG.
 	for (const char *name : { "", "C.UTF-8", "POSIX" }) {
@@ -75,10 +78,13 @@ int main(int argc, char **argv)
 		ls << 1234567 << ' ' << 1.5;
 		CHECK(ls.str() == "1234567 1.5");
 		CHECK(std::use_facet<std::ctype<char>>(l).is(std::ctype_base::upper, 'Q'));
-		std::ostringstream ms;
-		ms.imbue(l);
-		ms << std::put_money(std::string("1234"));
-		CHECK(ms.str() == "1234");
+		// Wide facets of a named locale read glibc-only nl_langinfo items.
+		std::wostringstream ws;
+		ws.imbue(l);
+		std::tm t{};
+		t.tm_year = 100; t.tm_mon = 2; t.tm_mday = 3; t.tm_wday = 5;
+		ws << 12345.5 << L' ' << std::put_time(&t, L"%a %b %d %Y %c");
+		CHECK(ws.str() == L"12345.5 Fri Mar 03 2000 Fri Mar  3 00:00:00 2000");
 	}
 	std::locale::global(std::locale(""));
 	std::locale::global(std::locale::classic());
