@@ -1,5 +1,6 @@
-//! The register frame the `syscall` entry saves (see `arch::syscall_entry`). Visible on the host
-//! too so that system-call handlers can be unit-tested.
+//! The register frame the `syscall` entry saves on the thread's kernel stack (see
+//! `arch::syscall_entry`). Handlers may change it: the return to the service restores every field,
+//! which is how signal handlers are entered and left. Visible on the host for unit tests.
 
 /// The registers of a thread at its `syscall` instruction, lowest address first.
 #[repr(C)]
@@ -23,16 +24,14 @@ pub struct SyscallFrame {
     pub rflags: u64,
     /// Where the caller continues (saved by `syscall` in rcx).
     pub rip: u64,
+    /// The caller's stack pointer.
+    pub rsp: u64,
 }
 
 /// Bytes below a SysV stack pointer that leaf code may use without moving it.
 pub const RED_ZONE: u64 = 128;
 
 impl SyscallFrame {
-    /// The caller's stack pointer at the `syscall` instruction.
-    pub fn user_rsp(&self) -> u64 {
-        self as *const Self as u64 + core::mem::size_of::<Self>() as u64 + RED_ZONE
-    }
 
     /// System-call argument `n` (0-5) in Linux's register order.
     pub fn arg(&self, n: usize) -> u64 {

@@ -131,22 +131,37 @@ mod hw {
         None
     }
 
-    /// Measure the TSC against PIT channel 2 for 5 ms.
-    fn pit_hz() -> u64 {
+    /// Measure the TSC against PIT channel 0 for 2 ms. Channel 0 because its gate is always open
+    /// (channel 2's gate is port 0x61, which microvm does not have). None without a PIT.
+    fn pit_hz() -> Option<u64> {
         const PIT_HZ: u64 = 1_193_182;
-        const TICKS: u64 = PIT_HZ / 200;
-        let gate = inb(0x61);
-        outb(0x61, (gate & !0x02) | 0x01);
-        outb(0x43, 0xB0); // channel 2, lobyte/hibyte, mode 0
-        outb(0x42, (TICKS & 0xFF) as u8);
-        outb(0x42, (TICKS >> 8) as u8);
-        let start = rdtsc();
-        while inb(0x61) & 0x20 == 0 {
-            core::hint::spin_loop();
+        const WINDOW: u64 = PIT_HZ / 500;
+        let read = || {
+            outb(0x43, 0x00); // latch channel 0
+            let lo = inb(0x40) as u64;
+            let hi = inb(0x40) as u64;
+            (hi << 8) | lo
+        };
+        outb(0x43, 0x34); // channel 0, lobyte/hibyte, mode 2 (rate generator), binary
+        outb(0x40, 0xFF);
+        outb(0x40, 0xFF);
+        let start = read();
+        let tsc_start = rdtsc();
+        let mut elapsed = 0;
+        let mut reads = 0u32;
+        while elapsed < WINDOW {
+            elapsed = start.wrapping_sub(read()) & 0xFFFF;
+            reads += 1;
+            if reads > 100_000 && elapsed == 0 {
+                return None; // the counter does not move: no PIT
+            }
         }
-        let end = rdtsc();
-        outb(0x61, gate);
-        (end - start) * 200
+        let tsc_end = rdtsc();
+        // Leave channel 0 quiet: one-shot mode with the longest count.
+        outb(0x43, 0x30);
+        outb(0x40, 0xFF);
+        outb(0x40, 0xFF);
+        Some((tsc_end - tsc_start) * PIT_HZ / elapsed)
     }
 
     pub fn calibrate() -> (u64, &'static str) {
@@ -156,7 +171,10 @@ mod hw {
         if let Some(hz) = cpuid_hz() {
             return (hz, "cpuid");
         }
-        (pit_hz(), "pit")
+        match pit_hz() {
+            Some(hz) => (hz, "pit"),
+            None => (2_000_000_000, "guessed: no kvmclock, CPUID frequency or PIT"),
+        }
     }
 
     fn cmos(reg: u8) -> u8 {

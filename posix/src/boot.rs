@@ -4,7 +4,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use ferrite_libos::arch::{boot, cpu, gdt, idt, port, syscall_entry};
+use ferrite_libos::arch::{boot, cpu, gdt, idt, percpu, port, syscall_entry};
 use ferrite_libos::bootinfo::{self, BootInfo};
 use ferrite_libos::console::{self, Mode};
 use ferrite_libos::{cmdline, kprintln, mm, random, serial, time};
@@ -64,17 +64,21 @@ fn image_config(key: &str) -> Option<&'static str> {
     text.lines().find_map(|line| line.strip_prefix(key)?.strip_prefix('='))
 }
 
-/// Interrupt stacks for this CPU, each with an unmapped guard page below.
-fn allocate_interrupt_stacks() -> [u64; gdt::IST_SLOTS] {
-    let mut tops = [0; gdt::IST_SLOTS];
-    let frames = (gdt::IST_STACK_SIZE as u64 + 4096) / 4096;
-    for top in tops.iter_mut() {
-        let base = mm::alloc_frames_contiguous(frames, 1).unwrap_or_else(|| early_fail("no memory for interrupt stacks"));
-        mm::unmap_guard_page(base);
-        *top = base + frames * 4096;
-    }
-    tops
+/// A kernel stack of `size` bytes with an unmapped guard page below; returns its top.
+fn kernel_stack(size: u64) -> u64 {
+    let frames = size / 4096 + 1;
+    let base = mm::alloc_frames_contiguous(frames, 1).unwrap_or_else(|| early_fail("no memory for kernel stacks"));
+    mm::unmap_guard_page(base);
+    base + frames * 4096
 }
+
+/// Interrupt stacks for this CPU.
+fn allocate_interrupt_stacks() -> [u64; gdt::IST_SLOTS] {
+    [(); gdt::IST_SLOTS].map(|_| kernel_stack(gdt::IST_STACK_SIZE as u64))
+}
+
+/// Bytes of a thread's kernel stack (system calls run on it).
+const KERNEL_STACK_SIZE: u64 = 64 * 1024;
 
 /// Remap the legacy PICs above the exception vectors and mask them (firmware on `pc`/`q35` leaves
 /// them delivering the PIT's IRQ 0 on vector 8). Skipped when there is no PIC (microvm pic=off).
@@ -127,21 +131,52 @@ pub fn main_reached() -> bool {
     true
 }
 
+/// TSC marks of the boot phases, printed with the boot log.
+#[derive(Default)]
+struct Phases {
+    marks: [(&'static str, u64); 8],
+    count: usize,
+}
+
+impl Phases {
+    fn mark(&mut self, name: &'static str) {
+        if self.count < self.marks.len() {
+            self.marks[self.count] = (name, cpu::rdtsc());
+            self.count += 1;
+        }
+    }
+
+    fn print(&self) {
+        let mut previous = boot::boot_tsc();
+        for &(name, tsc) in &self.marks[..self.count] {
+            kprintln!("boot: {name:<10} {:>7} us", micros(tsc - previous));
+            previous = tsc;
+        }
+    }
+}
+
 #[unsafe(no_mangle)]
 extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
+    let mut phases = Phases::default();
     serial::init();
     let boot_info = read_boot_info(protocol, info);
-    mm::init(&boot_info.memory);
+    phases.mark("boot info");
+    let features = cpu::detect_features();
+    mm::init(&boot_info.memory, protocol == boot::PROTOCOL_PVH, features.pdpe1gb);
+    phases.mark("memory");
     gdt::init_cpu(allocate_interrupt_stacks());
+    percpu::init_boot_cpu();
     idt::build();
     idt::load();
     syscall_entry::init_cpu();
     quiet_legacy_pic();
-    let features = cpu::enable_user_features(cpu::detect_features());
+    let features = cpu::enable_user_features(features);
     cpu::set_fsgsbase_enabled(features.fsgsbase);
+    phases.mark("cpu tables");
 
     let clock_source = time::init(boot::boot_tsc());
     random::init(features.rdrand, features.rdseed);
+    phases.mark("clock");
 
     let command_line = if boot_info.cmdline.trim().is_empty() {
         image_config("cmdline").unwrap_or("").to_string()
@@ -166,12 +201,16 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
     args.push(name.to_string());
     args.extend(line.args.iter().cloned());
 
-    // The main thread's stack, with an inaccessible guard page below it.
-    let guard_and_stack = start::MAIN_STACK_SIZE + 4096;
-    let guard = memory::map_anonymous(0, guard_and_stack, 0, false, false).unwrap_or_else(|_| early_fail("no memory for the main stack")) as u64;
-    let stack_base = guard + 4096;
-    memory::map_anonymous(stack_base, start::MAIN_STACK_SIZE, abi::PROT_READ | abi::PROT_WRITE, true, false)
-        .unwrap_or_else(|_| early_fail("no memory for the main stack"));
+    // The main thread's stack, 2 MiB-aligned so it maps with huge pages, with an inaccessible
+    // guard page below it.
+    let stack_base = memory::reserve_aligned(start::MAIN_STACK_SIZE + 4096, 2 << 20, 4096)
+        .unwrap_or_else(|| early_fail("no address space for the main stack"));
+    let rw = abi::PROT_READ | abi::PROT_WRITE;
+    if memory::map_anonymous(stack_base - 4096, 4096, 0, true, false).is_err()
+        || memory::map_anonymous(stack_base, start::MAIN_STACK_SIZE, rw, true, false).is_err()
+    {
+        early_fail("no memory for the main stack");
+    }
     let top = stack_base + start::MAIN_STACK_SIZE;
     // SAFETY: the stack was just mapped read-write and nothing else references it.
     let stack = unsafe { core::slice::from_raw_parts_mut(stack_base as *mut u8, start::MAIN_STACK_SIZE as usize) };
@@ -189,6 +228,7 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
     };
     let sp = start::build_stack(stack, top, &args, &line.env, &aux, random_bytes)
         .unwrap_or_else(|| early_fail("arguments and environment do not fit on the stack"));
+    phases.mark("process");
 
     if line.flag("bootlog") {
         kprintln!(
@@ -199,33 +239,10 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
             time::tsc_hz() / 1_000_000,
             if mode == Mode::Tty { "tty" } else { "pipe" }
         );
+        phases.print();
         watch_main();
     }
+    percpu::set_kernel_stack(kernel_stack(KERNEL_STACK_SIZE));
     HANDOFF_TSC.store(cpu::rdtsc(), Ordering::Relaxed);
-    // SAFETY: the stack is laid out as Linux's initial process stack; `_start` never returns.
-    unsafe {
-        core::arch::asm!(
-            "mov rsp, rdx",
-            "xor ebp, ebp",
-            "xor eax, eax",
-            "xor ebx, ebx",
-            "xor edx, edx",
-            "xor esi, esi",
-            "xor edi, edi",
-            "xor r8d, r8d",
-            "xor r9d, r9d",
-            "xor r10d, r10d",
-            "xor r11d, r11d",
-            "xor r12d, r12d",
-            "xor r13d, r13d",
-            "xor r14d, r14d",
-            "xor r15d, r15d",
-            "sti",
-            "jmp rcx",
-            in("rdx") sp,
-            in("rcx") _start as *const () as u64,
-            options(noreturn)
-        )
-    }
+    syscall_entry::enter_service(_start as *const () as u64, sp)
 }
-

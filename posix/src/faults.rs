@@ -40,7 +40,7 @@ fn describe_page_fault(frame: &InterruptFrame) {
 
 fn fatal_exception(frame: &mut InterruptFrame) -> ! {
     let vector = frame.vector;
-    let kernel = crate::in_kernel() || matches!(vector, 2 | 8 | 18);
+    let kernel = frame.cs & 3 == 0 || matches!(vector, 2 | 8 | 18);
     let whose = if kernel { "the kernel" } else { "the service" };
     kprint!("ferrite: {} in {whose} at rip {:#x}", report::exception_name(vector), frame.rip);
     if let Some((name, offset)) = ferrite_libos::symbols::image_symbols().and_then(|s| s.lookup(frame.rip)) {
@@ -61,11 +61,68 @@ fn fatal_exception(frame: &mut InterruptFrame) -> ! {
     crate::shutdown(Outcome::Signaled(signal as u8))
 }
 
+unsafe extern "C" {
+    fn ferrite_syscall_entry();
+}
+
+/// A system call that arrived as a #GP on the entry's first instruction (`swapgs`) in ring 3.
+///
+/// On the development hosts' KVM (the PVM hypervisor, with a guest that is not PVM-aware),
+/// `syscall` from ring 3 jumps to LSTAR without leaving ring 3, so the entry's `swapgs` faults.
+/// The fault frame still holds every register as `syscall` left them (rcx = return address,
+/// r11 = RFLAGS), so the call is served from here and returns with `iretq`. On hardware and TCG,
+/// `syscall` enters ring 0 and this never happens.
+fn is_syscall_in_ring3(frame: &InterruptFrame) -> bool {
+    frame.vector == 13 && frame.cs & 3 == 3 && frame.rip == ferrite_syscall_entry as *const () as u64
+}
+
+fn syscall_from_fault(frame: &mut InterruptFrame) {
+    let mut sf = ferrite_libos::frame::SyscallFrame {
+        rax: frame.rax,
+        rdi: frame.rdi,
+        rsi: frame.rsi,
+        rdx: frame.rdx,
+        r10: frame.r10,
+        r8: frame.r8,
+        r9: frame.r9,
+        r15: frame.r15,
+        r14: frame.r14,
+        r13: frame.r13,
+        r12: frame.r12,
+        rbx: frame.rbx,
+        rbp: frame.rbp,
+        rflags: frame.r11,
+        rip: frame.rcx,
+        rsp: frame.rsp,
+    };
+    let result = crate::syscalls::dispatch(&mut sf);
+    frame.rax = result as u64;
+    frame.rdi = sf.rdi;
+    frame.rsi = sf.rsi;
+    frame.rdx = sf.rdx;
+    frame.r10 = sf.r10;
+    frame.r8 = sf.r8;
+    frame.r9 = sf.r9;
+    frame.r15 = sf.r15;
+    frame.r14 = sf.r14;
+    frame.r13 = sf.r13;
+    frame.r12 = sf.r12;
+    frame.rbx = sf.rbx;
+    frame.rbp = sf.rbp;
+    // As `sysret` leaves them: rcx = return address, r11 = RFLAGS.
+    frame.rcx = sf.rip;
+    frame.r11 = sf.rflags;
+    frame.rip = sf.rip;
+    frame.rsp = sf.rsp;
+    frame.rflags = (sf.rflags & 0x0004_0DD5) | (1 << 9) | 2;
+}
+
 /// Every interrupt and exception vector arrives here (see `arch::idt`).
 #[unsafe(no_mangle)]
 extern "C" fn ferrite_interrupt_dispatch(frame: &mut InterruptFrame) {
     match frame.vector {
         1 if crate::boot::main_reached() => {}
+        13 if is_syscall_in_ring3(frame) => syscall_from_fault(frame),
         // Spurious interrupts: the legacy PIC's IRQ 7/15 and the local APIC's spurious vector.
         0x27 | 0x2F | 0xFF => {}
         0..=31 => fatal_exception(frame),

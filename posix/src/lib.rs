@@ -14,49 +14,17 @@ pub mod start;
 pub mod syscalls;
 pub mod uaccess;
 
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use ferrite_libos::exit::Outcome;
-
-/// How many system calls are in progress on this CPU: a fault while it is non-zero is the
-/// kernel's (one CPU runs the service until the multicore work makes this per CPU).
-static KERNEL_DEPTH: AtomicU32 = AtomicU32::new(0);
 
 /// `ferrite.memreport`: print memory use when the service exits.
 static MEMORY_REPORT: AtomicBool = AtomicBool::new(false);
 
-pub fn in_kernel() -> bool {
-    KERNEL_DEPTH.load(Ordering::Relaxed) > 0
-}
-
 /// The system-call entry (`arch::syscall_entry`) calls this with the saved registers.
 #[unsafe(no_mangle)]
 pub extern "C" fn ferrite_syscall_dispatch(frame: &mut ferrite_libos::frame::SyscallFrame) -> i64 {
-    KERNEL_DEPTH.fetch_add(1, Ordering::Relaxed);
-    let result = syscalls::dispatch(frame);
-    KERNEL_DEPTH.fetch_sub(1, Ordering::Relaxed);
-    result
-}
-
-/// Run service code (a signal handler) from inside a system call: with the caller's interrupt
-/// flag, and counted as the service's own execution for fault attribution.
-pub fn run_service_code(caller_rflags: u64, f: impl FnOnce()) {
-    let depth = KERNEL_DEPTH.swap(0, Ordering::Relaxed);
-    #[cfg(target_os = "none")]
-    let enable = caller_rflags & (1 << 9) != 0 && !ferrite_libos::arch::cpu::interrupts_enabled();
-    #[cfg(not(target_os = "none"))]
-    let enable = caller_rflags == u64::MAX;
-    #[cfg(target_os = "none")]
-    if enable {
-        ferrite_libos::arch::cpu::enable_interrupts();
-    }
-    f();
-    #[cfg(target_os = "none")]
-    if enable {
-        ferrite_libos::arch::cpu::disable_interrupts();
-    }
-    let _ = enable;
-    KERNEL_DEPTH.store(depth, Ordering::Relaxed);
+    syscalls::dispatch(frame)
 }
 
 /// End the VM: the service exited, was killed by a signal, or the kernel failed.

@@ -8,6 +8,7 @@ pub const MSR_LSTAR: u32 = 0xC000_0082;
 pub const MSR_FMASK: u32 = 0xC000_0084;
 pub const MSR_FS_BASE: u32 = 0xC000_0100;
 pub const MSR_GS_BASE: u32 = 0xC000_0101;
+pub const MSR_KERNEL_GS_BASE: u32 = 0xC000_0102;
 
 #[inline]
 pub fn rdmsr(msr: u32) -> u64 {

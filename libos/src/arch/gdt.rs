@@ -1,6 +1,10 @@
-//! Per-CPU GDT and TSS. The TSS carries the interrupt stacks: every vector runs on an IST stack
-//! because the service's code uses the 128-byte red zone below its stack pointer, which a CPL 0
-//! interrupt on the interrupted stack would overwrite.
+//! Per-CPU GDT and TSS.
+//!
+//! The service runs in ring 3 and the kernel in ring 0. (A ring-0 service, as in IncludeOS, is not
+//! workable on the development hosts: their KVM is the PVM hypervisor, which runs ring-0 code of a
+//! guest that is not PVM-aware through its instruction emulator — thousands of times slower, and
+//! without SSE.) Every interrupt vector still uses an IST stack so no handler ever runs on a stack
+//! it could share with the code it interrupted.
 
 use x86_64::VirtAddr;
 use x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
@@ -16,22 +20,26 @@ pub const IST_MACHINE_CHECK: u16 = 3;
 pub const IST_PAGE_FAULT: u16 = 4;
 pub const IST_EXCEPTION: u16 = 5;
 pub const IST_IRQ: u16 = 6;
-const IST_COUNT: usize = 6;
+pub const IST_SLOTS: usize = 6;
 
 /// Bytes of each IST stack (a guard page sits below each).
 pub const IST_STACK_SIZE: usize = 32 * 1024;
 
-/// Selectors; `syscall` derives CS and SS from STAR, which needs code at 0x08 and data at 0x10.
+/// Selectors. `syscall` takes CS from STAR[47:32] and SS = CS + 8; `sysret` (64-bit) takes
+/// SS = STAR[63:48] + 8 and CS = STAR[63:48] + 16, which fixes this order.
 pub const KERNEL_CODE: u16 = 0x08;
 pub const KERNEL_DATA: u16 = 0x10;
+pub const SYSRET_BASE: u16 = 0x18;
+pub const USER_DATA: u16 = 0x20 | 3;
+pub const USER_CODE: u16 = 0x28 | 3;
 
 pub struct CpuTables {
-    gdt: GlobalDescriptorTable<8>,
+    gdt: GlobalDescriptorTable<10>,
     tss: TaskStateSegment,
 }
 
 /// Build and load the GDT and TSS of the calling CPU. `ist_tops[i]` is the top of IST stack i+1.
-pub fn init_cpu(ist_tops: [u64; IST_COUNT]) {
+pub fn init_cpu(ist_tops: [u64; IST_SLOTS]) {
     let tables: &'static mut CpuTables = alloc::boxed::Box::leak(alloc::boxed::Box::new(CpuTables {
         gdt: GlobalDescriptorTable::empty(),
         tss: TaskStateSegment::new(),
@@ -41,13 +49,19 @@ pub fn init_cpu(ist_tops: [u64; IST_COUNT]) {
     }
     let code = tables.gdt.append(Descriptor::kernel_code_segment());
     let data = tables.gdt.append(Descriptor::kernel_data_segment());
-    debug_assert_eq!(code.0, KERNEL_CODE);
-    debug_assert_eq!(data.0, KERNEL_DATA);
-    // SAFETY: the TSS lives as long as the CPU (leaked above) and is not moved.
+    // The 32-bit user code slot `sysret` would use for compatibility mode: never used, left null.
+    let sysret_base = tables.gdt.append(Descriptor::UserSegment(0));
+    let user_data = tables.gdt.append(Descriptor::user_data_segment());
+    let user_code = tables.gdt.append(Descriptor::user_code_segment());
+    debug_assert_eq!(
+        (code.0, data.0, sysret_base.0, user_data.0, user_code.0),
+        (KERNEL_CODE, KERNEL_DATA, SYSRET_BASE, USER_DATA, USER_CODE)
+    );
+    // SAFETY: the TSS lives as long as the CPU (leaked above) and is never moved.
     let tss_ref: &'static TaskStateSegment = unsafe { &*(&raw const tables.tss) };
     let tss = tables.gdt.append(Descriptor::tss_segment(tss_ref));
-    let gdt: &'static GlobalDescriptorTable<8> = unsafe { &*(&raw const tables.gdt) };
-    gdt.load();
+    let tables: &'static CpuTables = tables;
+    tables.gdt.load();
     // SAFETY: the selectors index descriptors of the GDT just loaded.
     unsafe {
         CS::set_reg(SegmentSelector(KERNEL_CODE));
@@ -57,5 +71,3 @@ pub fn init_cpu(ist_tops: [u64; IST_COUNT]) {
         load_tss(tss);
     }
 }
-
-pub const IST_SLOTS: usize = IST_COUNT;

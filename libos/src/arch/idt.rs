@@ -56,7 +56,11 @@ ferrite_isr_stubs:
     .endr
 
 ferrite_isr_common:
-    push %rax
+    /* From the service (ring 3): switch to the kernel's GS base. CS is at 24(%rsp) here. */
+    testb $3, 24(%rsp)
+    jz 1f
+    swapgs
+1:  push %rax
     push %rbx
     push %rcx
     push %rdx
@@ -89,7 +93,10 @@ ferrite_isr_common:
     pop %rcx
     pop %rbx
     pop %rax
-    add $16, %rsp
+    testb $3, 24(%rsp)
+    jz 2f
+    swapgs
+2:  add $16, %rsp
     iretq
 "#,
     options(att_syntax)

@@ -5,5 +5,6 @@ pub mod boot;
 pub mod cpu;
 pub mod gdt;
 pub mod idt;
+pub mod percpu;
 pub mod port;
 pub mod syscall_entry;

@@ -1,17 +1,17 @@
-//! `syscall` entry at CPL 0.
+//! `syscall` entry from the service (ring 3).
 //!
-//! The service runs in ring 0 and enters the kernel with the `syscall` instruction, exactly as musl
-//! emits it. `syscall` saves RIP in rcx and RFLAGS in r11, masks RFLAGS by FMASK and jumps to LSTAR
-//! without switching stacks. The entry steps below the caller's 128-byte red zone, saves every
-//! register Linux preserves (all but rax, rcx, r11), and calls the dispatcher with the frame. It
-//! returns with `jmp *rcx`, never `sysret` (which would drop to ring 3), restoring RFLAGS with
-//! `popfq` while still below the red zone. The kernel is built without SSE, so XMM/YMM registers are
-//! untouched unless a thread switch saves and restores them.
+//! `syscall` saves RIP in rcx and RFLAGS in r11, masks RFLAGS by FMASK and jumps to LSTAR at CPL 0
+//! without changing the stack. The entry swaps to the kernel GS base, switches to the thread's
+//! kernel stack (from per-CPU data), saves every register Linux preserves (all but rax, rcx, r11)
+//! into a `SyscallFrame`, and calls the dispatcher. The return restores the frame (which a handler
+//! may have changed: signal delivery and `rt_sigreturn` do) and leaves with `sysretq`, or with
+//! `iretq` when the return address is not canonical (where `sysret` would fault in ring 0). The
+//! kernel is built without SSE, so XMM/YMM registers are untouched.
 
 use core::arch::global_asm;
 
 use super::cpu::{MSR_FMASK, MSR_LSTAR, MSR_STAR, wrmsr};
-use super::gdt::KERNEL_CODE;
+use super::gdt::{KERNEL_CODE, SYSRET_BASE};
 
 pub use crate::frame::{RED_ZONE, SyscallFrame};
 
@@ -21,7 +21,10 @@ global_asm!(
     .balign 16
     .global ferrite_syscall_entry
 ferrite_syscall_entry:
-    sub $128, %rsp
+    swapgs
+    mov %rsp, %gs:8
+    mov %gs:0, %rsp
+    pushq %gs:8
     push %rcx
     push %r11
     push %rbp
@@ -38,11 +41,10 @@ ferrite_syscall_entry:
     push %rdi
     push %rax
     mov %rsp, %rdi
-    mov %rsp, %rbx
-    and $-16, %rsp
     cld
     call ferrite_syscall_dispatch
-    mov %rbx, %rsp
+    .global ferrite_syscall_return
+ferrite_syscall_return:
     add $8, %rsp
     pop %rdi
     pop %rsi
@@ -58,11 +60,30 @@ ferrite_syscall_entry:
     pop %rbp
     pop %r11
     pop %rcx
+    /* sysret with a non-canonical rcx would fault in ring 0 on the user stack: use iretq. */
+    push %rcx
+    shl $16, %rcx
+    sar $16, %rcx
+    cmp (%rsp), %rcx
+    pop %rcx
+    jne 1f
+    mov (%rsp), %rsp
+    swapgs
+    sysretq
+1:  /* Build an iretq frame (ss, rsp, rflags, cs, rip) in place of the saved user rsp. */
+    mov %rax, %gs:8
+    mov (%rsp), %rax
+    movq ${user_data}, (%rsp)
+    push %rax
     push %r11
-    popfq
-    lea 128(%rsp), %rsp
-    jmp *%rcx
+    pushq ${user_code}
+    push %rcx
+    mov %gs:8, %rax
+    swapgs
+    iretq
 "#,
+    user_data = const super::gdt::USER_DATA,
+    user_code = const super::gdt::USER_CODE,
     options(att_syntax)
 );
 
@@ -75,10 +96,49 @@ const FMASK: u64 = 0x4_7700;
 
 /// Point this CPU's `syscall` at the entry. EFER.SCE is set by the boot code.
 pub fn init_cpu() {
-    // SAFETY: STAR selects the kernel code segment of our GDT; LSTAR is the entry above.
+    // SAFETY: STAR selects our GDT's kernel segments for syscall and user segments for sysret;
+    // LSTAR is the entry above.
     unsafe {
-        wrmsr(MSR_STAR, (KERNEL_CODE as u64) << 32);
+        wrmsr(MSR_STAR, ((SYSRET_BASE as u64) << 48) | ((KERNEL_CODE as u64) << 32));
         wrmsr(MSR_LSTAR, ferrite_syscall_entry as *const () as u64);
         wrmsr(MSR_FMASK, FMASK);
+    }
+}
+
+/// Enter the service for the first time: ring 3 at `entry` with stack `sp`, interrupts on, all
+/// general registers zero (Linux's process entry state).
+pub fn enter_service(entry: u64, sp: u64) -> ! {
+    // SAFETY: `entry` and `sp` are the service's entry point and a prepared user stack; the frame
+    // built here is a valid ring-3 iretq frame; GS is swapped to the service's (zero) base.
+    unsafe {
+        core::arch::asm!(
+            "push {ss}",
+            "push rdx",
+            "push 0x202",
+            "push {cs}",
+            "push rcx",
+            "xor eax, eax",
+            "xor ebx, ebx",
+            "xor ecx, ecx",
+            "xor edx, edx",
+            "xor esi, esi",
+            "xor edi, edi",
+            "xor ebp, ebp",
+            "xor r8d, r8d",
+            "xor r9d, r9d",
+            "xor r10d, r10d",
+            "xor r11d, r11d",
+            "xor r12d, r12d",
+            "xor r13d, r13d",
+            "xor r14d, r14d",
+            "xor r15d, r15d",
+            "swapgs",
+            "iretq",
+            ss = const super::gdt::USER_DATA as u64,
+            cs = const super::gdt::USER_CODE as u64,
+            in("rcx") entry,
+            in("rdx") sp,
+            options(noreturn)
+        )
     }
 }

@@ -5,6 +5,8 @@ use super::frames::FRAME_SIZE;
 
 pub const PRESENT: u64 = 1;
 pub const WRITABLE: u64 = 1 << 1;
+/// Accessible from ring 3 (the service); at every level of the walk.
+pub const USER: u64 = 1 << 2;
 pub const WRITE_THROUGH: u64 = 1 << 3;
 pub const CACHE_DISABLE: u64 = 1 << 4;
 pub const HUGE: u64 = 1 << 7;
@@ -14,10 +16,11 @@ pub const NO_EXECUTE: u64 = 1 << 63;
 pub const KEPT: u64 = 1 << 9;
 const ADDRESS_MASK: u64 = 0x000F_FFFF_FFFF_F000;
 /// Flags that belong to the leaf mapping (copied when a huge page is split).
-const LEAF_FLAGS: u64 = PRESENT | WRITABLE | WRITE_THROUGH | CACHE_DISABLE | GLOBAL | NO_EXECUTE | KEPT;
+const LEAF_FLAGS: u64 = PRESENT | WRITABLE | USER | WRITE_THROUGH | CACHE_DISABLE | GLOBAL | NO_EXECUTE | KEPT;
 
 pub const PAGE_4K: u64 = FRAME_SIZE;
 pub const PAGE_2M: u64 = 2 * 1024 * 1024;
+pub const PAGE_1G: u64 = 1 << 30;
 
 /// Where page-table frames come from.
 pub trait FrameSource {
@@ -58,7 +61,8 @@ impl PageTables {
             let e = &mut table(current)[index(virt, l)];
             if *e & (PRESENT | KEPT) == 0 {
                 let new = frames.alloc_table().ok_or(MapError::OutOfMemory)?;
-                *e = new | PRESENT | WRITABLE;
+                // Intermediate levels allow everything; the leaf decides.
+                *e = new | PRESENT | WRITABLE | USER;
             } else if *e & HUGE != 0 {
                 split_huge(e, l, frames)?;
             }
@@ -75,6 +79,41 @@ impl PageTables {
             return Err(MapError::AlreadyMapped);
         }
         *e = phys | flags | extra | PRESENT;
+        Ok(())
+    }
+
+    /// Map `[start, end)` (aligned to `page`: 4 KiB, 2 MiB or 1 GiB) to the same physical addresses with
+    /// per-page flags, filling each table directly instead of walking from the root per page
+    /// (boot builds thousands of entries this way; under instruction emulation that matters).
+    pub fn map_identity_range(
+        &mut self,
+        start: u64,
+        end: u64,
+        page: u64,
+        flags_for: impl Fn(u64) -> Option<u64>,
+        frames: &mut impl FrameSource,
+    ) -> Result<(), MapError> {
+        let (level, extra, span) = match page {
+            PAGE_1G => (3, HUGE, 512 * PAGE_1G),
+            PAGE_2M => (2, HUGE, PAGE_1G),
+            _ => (1, 0, PAGE_2M),
+        };
+        let mut addr = start;
+        while addr < end {
+            // One table covers `span`; fetch it once and fill its entries.
+            let first = self.entry(addr, level, frames)? as *mut u64;
+            let table_end = ((addr / span) + 1) * span;
+            let mut index = 0;
+            while addr < end && addr < table_end {
+                if let Some(flags) = flags_for(addr) {
+                    // SAFETY: `first` points into a 512-entry table and `index` stays inside it
+                    // (addresses stop at the table's span).
+                    unsafe { *first.add(index) = addr | flags | extra | PRESENT };
+                }
+                index += 1;
+                addr += page;
+            }
+        }
         Ok(())
     }
 
@@ -160,6 +199,6 @@ fn split_huge(e: &mut u64, level: u32, frames: &mut impl FrameSource) -> Result<
     for (i, slot) in t.iter_mut().enumerate() {
         *slot = (base + i as u64 * child_size) | flags | child_huge;
     }
-    *e = new | PRESENT | WRITABLE;
+    *e = new | PRESENT | WRITABLE | USER;
     Ok(())
 }

@@ -1,9 +1,9 @@
 //! The address space: builds the final page tables at boot (all RAM identity-mapped, the image
 //! W^X, page 0 absent) and maps and unmaps the service's memory afterwards.
 
-use super::frames::{FRAME_SIZE, FrameBitmap};
+use super::frames::{FRAME_SIZE, FrameBitmap, Frames};
 use super::paging::{
-    self, CACHE_DISABLE, FrameSource, NO_EXECUTE, PAGE_2M, PAGE_4K, PageTables, WRITABLE, WRITE_THROUGH,
+    self, CACHE_DISABLE, FrameSource, NO_EXECUTE, PAGE_1G, PAGE_2M, PAGE_4K, PageTables, USER, WRITABLE, WRITE_THROUGH,
 };
 use crate::arch::cpu;
 use crate::bootinfo::MemoryRegion;
@@ -49,14 +49,17 @@ struct TableFrames<'a, 'b>(&'a mut FrameBitmap<'b>);
 impl FrameSource for TableFrames<'_, '_> {
     fn alloc_table(&mut self) -> Option<u64> {
         let frame = self.0.alloc_one()?;
-        zero_frames(frame, 1);
-        Some(frame)
+        ensure_zeroed(frame, 1);
+        Some(frame.start)
     }
 }
 
-fn zero_frames(phys: u64, count: u64) {
-    // SAFETY: the frames were just allocated and are identity-mapped RAM nobody else references.
-    unsafe { core::ptr::write_bytes(phys as *mut u8, 0, (count * FRAME_SIZE) as usize) }
+/// Clear freshly allocated frames unless they are known to hold zeros already.
+fn ensure_zeroed(frames: Frames, count: u64) {
+    if !frames.zeroed {
+        // SAFETY: the frames were just allocated and are identity-mapped RAM nobody else references.
+        unsafe { core::ptr::write_bytes(frames.start as *mut u8, 0, (count * FRAME_SIZE) as usize) }
+    }
 }
 
 /// Memory statistics for reports.
@@ -72,13 +75,15 @@ pub fn stats() -> MemoryStats {
     MemoryStats { total_frames: f.total_frames(), free_frames: f.free_frames() }
 }
 
-/// Set up frames and the final page tables. `memory` is the boot loader's map.
-pub fn init(memory: &[MemoryRegion]) {
+/// Set up frames and the final page tables. `memory` is the boot loader's map; `ram_is_zeroed`
+/// says whether free RAM is known to hold zeros (a hypervisor's fresh RAM under direct PVH boot;
+/// not after GRUB or firmware ran).
+pub fn init(memory: &[MemoryRegion], ram_is_zeroed: bool, huge_1g: bool) {
     let layout = image_layout();
     let phys_top = memory.iter().filter(|r| r.usable).map(|r| r.start + r.len).max().unwrap_or(0);
     let frame_count = phys_top / FRAME_SIZE;
     let words = FrameBitmap::words_for(frame_count);
-    let bitmap_bytes = (words * 8) as u64;
+    let bitmap_bytes = (words * 16) as u64; // the in-use map and the known-zero map
 
     // The bitmap goes in the first usable RAM above the image that can hold it.
     let bitmap_at = memory
@@ -90,17 +95,17 @@ pub fn init(memory: &[MemoryRegion]) {
         })
         .expect("no memory for the frame bitmap");
     // SAFETY: the region is usable RAM that nothing else owns yet, identity-mapped by the boot tables.
-    let bits = unsafe { core::slice::from_raw_parts_mut(bitmap_at as *mut u64, words) };
-    let mut bitmap = FrameBitmap::new_all_used(bits, frame_count);
+    let (used, zero) = unsafe { core::slice::from_raw_parts_mut(bitmap_at as *mut u64, words * 2) }.split_at_mut(words);
+    let mut bitmap = FrameBitmap::new_all_used(used, zero, frame_count);
     for r in memory.iter().filter(|r| r.usable) {
-        bitmap.release_range(r.start, r.start + r.len);
+        bitmap.release_range(r.start, r.start + r.len, ram_is_zeroed);
     }
     // Low memory stays reserved: the real-mode area, firmware data, and the CPU start-up trampoline.
     bitmap.reserve_range(0, 0x10_0000);
     bitmap.reserve_range(layout.start, layout.end);
     bitmap.reserve_range(bitmap_at, bitmap_at + bitmap_bytes);
 
-    let tables = build_kernel_tables(&mut bitmap, memory, phys_top, &layout).expect("out of memory building page tables");
+    let tables = build_kernel_tables(&mut bitmap, memory, &layout, huge_1g).expect("out of memory building page tables");
     // SAFETY: the new tables map all RAM identically to the boot tables, including this code and stack.
     unsafe { cpu::write_cr3(tables.root) };
     *FRAMES.lock() = Some(bitmap);
@@ -110,38 +115,63 @@ pub fn init(memory: &[MemoryRegion]) {
 fn build_kernel_tables(
     bitmap: &mut FrameBitmap<'static>,
     memory: &[MemoryRegion],
-    phys_top: u64,
     layout: &ImageLayout,
+    huge_1g: bool,
 ) -> Result<PageTables, MapError> {
     let mut source = TableFrames(bitmap);
     let mut tables = PageTables::new(&mut source).ok_or(MapError::OutOfMemory)?;
-    let is_ram = |addr: u64| memory.iter().any(|r| r.usable && addr >= r.start && addr < r.start + r.len);
-    let fine_start = 0;
     let fine_end = layout.end.next_multiple_of(PAGE_2M);
-    let top = phys_top.max(4 << 30).next_multiple_of(PAGE_2M);
 
-    // 4 KiB pages where permissions differ within 2 MiB: low memory and the image.
-    let mut addr = fine_start + PAGE_4K; // page 0 stays unmapped: NULL dereferences fault
-    while addr < fine_end {
-        let flags = if addr >= layout.start && addr < layout.end {
-            image_page_flags(addr, layout)
+    // 4 KiB pages where permissions differ within 2 MiB: low memory and the image. Page 0 stays
+    // unmapped so NULL dereferences fault.
+    let fine_flags = |addr: u64| match addr {
+        0 => None,
+        a if a >= layout.start && a < layout.end => Some(image_page_flags(a, layout)),
+        _ => Some(WRITABLE | NO_EXECUTE),
+    };
+    tables.map_identity_range(0, fine_end, PAGE_4K, fine_flags, &mut source)?;
+
+    // The rest of RAM with the largest pages that fit. Device memory is mapped by its drivers
+    // (`map_device`), not here.
+    let ram = |_| Some(WRITABLE | NO_EXECUTE);
+    for r in memory.iter().filter(|r| r.usable) {
+        let start = r.start.next_multiple_of(PAGE_2M).max(fine_end);
+        let end = (r.start + r.len) & !(PAGE_2M - 1);
+        if start >= end {
+            continue;
+        }
+        let (gig_start, gig_end) = if huge_1g { (start.next_multiple_of(PAGE_1G), end & !(PAGE_1G - 1)) } else { (end, end) };
+        if gig_start < gig_end {
+            tables.map_identity_range(start, gig_start, PAGE_2M, ram, &mut source)?;
+            tables.map_identity_range(gig_start, gig_end, PAGE_1G, ram, &mut source)?;
+            tables.map_identity_range(gig_end, end, PAGE_2M, ram, &mut source)?;
         } else {
-            WRITABLE | NO_EXECUTE
-        };
-        tables.map(addr, addr, PAGE_4K, flags, &mut source)?;
-        addr += PAGE_4K;
-    }
-    // 2 MiB pages for the rest; anything that is not RAM (MMIO: local APIC, I/O APIC, PCI) uncached.
-    while addr < top {
-        let flags = if is_ram(addr) { WRITABLE | NO_EXECUTE } else { WRITABLE | NO_EXECUTE | CACHE_DISABLE | WRITE_THROUGH };
-        tables.map(addr, addr, PAGE_2M, flags, &mut source)?;
-        addr += PAGE_2M;
+            tables.map_identity_range(start, end, PAGE_2M, ram, &mut source)?;
+        }
     }
     Ok(tables)
 }
 
+/// Map device memory `[phys, phys+len)` uncached at the same address (for drivers: local APIC,
+/// I/O APIC, virtio-mmio, PCI BARs). Pages already mapped are left as they are.
+pub fn map_device(phys: u64, len: u64) -> Result<(), MapError> {
+    let mut tables = TABLES.lock();
+    let tables = tables.as_mut().ok_or(MapError::OutOfMemory)?;
+    let mut frames = FRAMES.lock();
+    let frames = frames.as_mut().ok_or(MapError::OutOfMemory)?;
+    let mut addr = phys & !(PAGE_4K - 1);
+    while addr < phys + len {
+        if tables.translate(addr).is_none() {
+            tables.map(addr, addr, PAGE_4K, WRITABLE | NO_EXECUTE | CACHE_DISABLE | WRITE_THROUGH, &mut TableFrames(frames))?;
+        }
+        addr += PAGE_4K;
+    }
+    Ok(())
+}
+
+/// The image holds the service and the kernel linked together, so its pages are user pages.
 fn image_page_flags(addr: u64, layout: &ImageLayout) -> u64 {
-    if addr < layout.rodata_start {
+    USER | if addr < layout.rodata_start {
         0 // text: read + execute
     } else if addr < layout.data_start {
         NO_EXECUTE // rodata
@@ -152,9 +182,9 @@ fn image_page_flags(addr: u64, layout: &ImageLayout) -> u64 {
     }
 }
 
-/// Allocate `count` contiguous frames (not zeroed), aligned to `align` frames.
+/// Allocate `count` contiguous frames (not necessarily zeroed), aligned to `align` frames.
 pub fn alloc_frames_contiguous(count: u64, align: u64) -> Option<u64> {
-    FRAMES.lock().as_mut()?.alloc_contiguous(count, align)
+    FRAMES.lock().as_mut()?.alloc_contiguous(count, align).map(|f| f.start)
 }
 
 pub fn free_frames(phys: u64, count: u64) {
@@ -175,18 +205,19 @@ pub fn map_anonymous(virt: u64, len: u64, flags: u64) -> Result<(), MapError> {
     while addr < end {
         let huge = addr % PAGE_2M == 0 && end - addr >= PAGE_2M;
         let mapped = if huge {
-            frames.alloc_contiguous(PAGE_2M / FRAME_SIZE, PAGE_2M / FRAME_SIZE).map(|p| (p, PAGE_2M))
+            frames.alloc_contiguous(PAGE_2M / FRAME_SIZE, PAGE_2M / FRAME_SIZE).map(|f| (f, PAGE_2M))
         } else {
             None
         };
-        let (phys, size) = match mapped.or_else(|| frames.alloc_one().map(|p| (p, PAGE_4K))) {
+        let (got, size) = match mapped.or_else(|| frames.alloc_one().map(|f| (f, PAGE_4K))) {
             Some(m) => m,
             None => {
                 unmap_locked(tables, frames, virt, addr - virt);
                 return Err(MapError::OutOfMemory);
             }
         };
-        zero_frames(phys, size / FRAME_SIZE);
+        ensure_zeroed(got, size / FRAME_SIZE);
+        let phys = got.start;
         if let Err(e) = tables.map(addr, phys, size, flags, &mut TableFrames(frames)) {
             frames.free(phys, size / FRAME_SIZE);
             unmap_locked(tables, frames, virt, addr - virt);
@@ -241,9 +272,9 @@ pub fn protect(virt: u64, len: u64, flags: u64, accessible: bool) -> Result<(), 
                 size
             }
             None if accessible => {
-                let phys = frames.alloc_one().ok_or(MapError::OutOfMemory)?;
-                zero_frames(phys, 1);
-                tables.map(addr, phys, PAGE_4K, flags, &mut TableFrames(frames))?;
+                let got = frames.alloc_one().ok_or(MapError::OutOfMemory)?;
+                ensure_zeroed(got, 1);
+                tables.map(addr, got.start, PAGE_4K, flags, &mut TableFrames(frames))?;
                 PAGE_4K
             }
             None => PAGE_4K,
@@ -268,7 +299,8 @@ pub fn page_flags(virt: u64) -> Option<u64> {
     TABLES.lock().as_ref()?.translate(virt).map(|(_, flags)| flags)
 }
 
-/// Whether the service may access `[addr, addr+len)`: every page mapped (and writable if `write`).
+/// Whether the service may access `[addr, addr+len)`: every page a mapped user page (and
+/// writable if `write`). Kernel memory (the identity map, kernel stacks) never qualifies.
 pub fn is_accessible(addr: u64, len: u64, write: bool) -> bool {
     if len == 0 {
         return true;
@@ -279,7 +311,7 @@ pub fn is_accessible(addr: u64, len: u64, write: bool) -> bool {
     let mut page = addr & !(PAGE_4K - 1);
     while page < end {
         match tables.translate(page) {
-            Some((_, flags)) if !write || flags & WRITABLE != 0 => page += PAGE_4K,
+            Some((_, flags)) if flags & USER != 0 && (!write || flags & WRITABLE != 0) => page += PAGE_4K,
             _ => return false,
         }
     }
@@ -297,7 +329,7 @@ pub fn unmap_guard_page(virt: u64) {
     }
 }
 
-pub use paging::{MapError, NO_EXECUTE as FLAG_NO_EXECUTE, WRITABLE as FLAG_WRITABLE};
+pub use paging::MapError;
 
 /// Zero the memory behind `[virt, virt+len)` (4 KiB aligned), including inaccessible (PROT_NONE)
 /// pages whose frames are kept. Used by MADV_DONTNEED.

@@ -106,11 +106,13 @@ impl VmaSet {
     fn merge_around(&mut self, start: u64, end: u64) {
         let keys: Vec<u64> = self.areas.range(..=end).filter(|(_, a)| a.end >= start).map(|(k, _)| *k).collect();
         for key in keys {
-            let Some(area) = self.areas.get(&key).copied() else { continue };
-            if let Some(next) = self.areas.get(&area.end).copied() {
-                if next.prot == area.prot {
-                    self.areas.remove(&next.start);
-                    self.areas.insert(area.start, Vma { end: next.end, ..area });
+            while let Some(area) = self.areas.get(&key).copied() {
+                match self.areas.get(&area.end).copied() {
+                    Some(next) if next.prot == area.prot => {
+                        self.areas.remove(&next.start);
+                        self.areas.insert(area.start, Vma { end: next.end, ..area });
+                    }
+                    _ => break,
                 }
             }
         }

@@ -5,7 +5,7 @@
 //! pages really fault.
 
 use ferrite_libos::frame::SyscallFrame;
-use ferrite_libos::mm::paging::{MapError, NO_EXECUTE, WRITABLE};
+use ferrite_libos::mm::paging::{MapError, NO_EXECUTE, USER, WRITABLE};
 use ferrite_libos::mm::vma::{PROT_EXEC, PROT_READ, PROT_WRITE, Vma, VmaSet};
 use ferrite_libos::sync::IrqMutex;
 
@@ -48,7 +48,7 @@ mod backend {
 }
 
 fn page_flags(prot: u32) -> u64 {
-    let mut flags = 0;
+    let mut flags = USER;
     if prot & PROT_WRITE != 0 {
         flags |= WRITABLE;
     }
@@ -108,6 +108,14 @@ pub fn map_anonymous(hint: u64, len: u64, prot: u32, fixed: bool, noreplace: boo
     populate(start, start + len, prot)?;
     memory.areas.insert(Vma { start, end: start + len, prot });
     Ok(start as i64)
+}
+
+/// A free range of `len` bytes whose address plus `offset` is a multiple of `align` (for mappings
+/// that should use huge pages). Returns that aligned address.
+pub fn reserve_aligned(len: u64, align: u64, offset: u64) -> Option<u64> {
+    let memory = MEMORY.lock();
+    let start = memory.areas.find_free(len + align, 0)?;
+    Some((start + offset).next_multiple_of(align))
 }
 
 pub fn sys_mmap(f: &mut SyscallFrame) -> SysResult {
@@ -295,7 +303,7 @@ pub fn sys_brk(f: &mut SyscallFrame) -> SysResult {
     let old_top = page_round_up(current).unwrap_or(current);
     let new_top = page_round_up(requested).unwrap_or(requested);
     if new_top > old_top {
-        if backend::map_anonymous(old_top, new_top - old_top, WRITABLE | NO_EXECUTE).is_err() {
+        if backend::map_anonymous(old_top, new_top - old_top, USER | WRITABLE | NO_EXECUTE).is_err() {
             return Ok(current as i64);
         }
     } else if new_top < old_top {

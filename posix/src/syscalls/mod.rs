@@ -47,6 +47,7 @@ entries! {
     12 brk => memory::sys_brk, "";
     13 rt_sigaction => signal::sys_rt_sigaction, "";
     14 rt_sigprocmask => signal::sys_rt_sigprocmask, "";
+    15 rt_sigreturn => signal::sys_rt_sigreturn, "";
     16 ioctl => io::sys_ioctl, "TIOCGWINSZ, TCGETS, FIONREAD, FIONBIO on the console";
     17 pread64 => io::sys_pread64, "ESPIPE on the console";
     18 pwrite64 => io::sys_pwrite64, "ESPIPE on the console";
@@ -60,7 +61,7 @@ entries! {
     35 nanosleep => time::sys_nanosleep, "";
     39 getpid => info::sys_getpid, "";
     60 exit => process::sys_exit, "";
-    62 kill => signal::sys_kill, "self only; delivered synchronously";
+    62 kill => signal::sys_kill, "self only";
     63 uname => info::sys_uname, "";
     72 fcntl => io::sys_fcntl, "F_GETFD/F_SETFD/F_GETFL/F_SETFL on the console";
     96 gettimeofday => time::sys_gettimeofday, "";
@@ -87,7 +88,7 @@ entries! {
     158 arch_prctl => process::sys_arch_prctl, "ARCH_SET_FS, ARCH_GET_FS";
     160 setrlimit => info::sys_setrlimit, "";
     186 gettid => info::sys_gettid, "";
-    200 tkill => signal::sys_tkill, "self only; delivered synchronously";
+    200 tkill => signal::sys_tkill, "own thread only";
     201 time => time::sys_time, "";
     204 sched_getaffinity => info::sys_sched_getaffinity, "";
     218 set_tid_address => process::sys_set_tid_address, "";
@@ -95,7 +96,7 @@ entries! {
     229 clock_getres => time::sys_clock_getres, "";
     230 clock_nanosleep => time::sys_clock_nanosleep, "";
     231 exit_group => process::sys_exit_group, "";
-    234 tgkill => signal::sys_tgkill, "self only; delivered synchronously";
+    234 tgkill => signal::sys_tgkill, "own thread only";
     273 set_robust_list => process::sys_set_robust_list, "";
     274 get_robust_list => process::sys_get_robust_list, "";
     302 prlimit64 => info::sys_prlimit64, "own process only";
@@ -146,7 +147,8 @@ fn report_unimplemented(number: u64) {
     }
 }
 
-/// Run the system call described by `frame`; the result is what `rax` gets.
+/// Run the system call described by `frame`; the result is what `rax` gets. Pending signals are
+/// delivered on the way back, as on Linux.
 pub fn dispatch(frame: &mut SyscallFrame) -> i64 {
     let number = frame.rax;
     let handler = TABLE.get(number as usize).copied().flatten();
@@ -168,7 +170,7 @@ pub fn dispatch(frame: &mut SyscallFrame) -> i64 {
             result
         );
     }
-    crate::errno::to_return_value(result)
+    signal::deliver_pending(frame, crate::errno::to_return_value(result))
 }
 
 #[cfg(test)]

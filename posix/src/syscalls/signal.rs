@@ -1,12 +1,13 @@
 //! Signals, as far as a single-process unikernel can deliver them honestly.
 //!
 //! Handlers are stored per process and masks per thread. A signal the service sends to itself
-//! (`kill`, `tkill`, `tgkill`, hence `raise` and `abort`) is delivered synchronously before the
-//! system call returns: a handler runs on the caller's stack, the default action terminates the
-//! VM with status 128 + signal (as a shell reports it) or ignores the signal, and a blocked signal
-//! stays pending until `rt_sigprocmask` unblocks it. Stopping is not possible: a stop signal with
-//! the default action makes the sender's call fail with ENOSYS rather than be lost. Signals from
-//! CPU exceptions are reported and end the VM (see `faults`).
+//! (`kill`, `tkill`, `tgkill`, hence `raise` and `abort`) becomes pending and is delivered as the
+//! system call returns, as on Linux: a handler gets a Linux `rt_sigframe` on the service's stack
+//! (below the red zone, or on the alternate stack with SA_ONSTACK) and returns through its
+//! `sa_restorer` into `rt_sigreturn`; the default action terminates the VM with status
+//! 128 + signal (as a shell reports it) or ignores the signal. Stopping is not possible: a stop
+//! signal with the default action makes the sender's call fail with ENOSYS rather than be lost.
+//! CPU exceptions in the service are reported and end the VM (see `faults`).
 
 use ferrite_libos::frame::SyscallFrame;
 use ferrite_libos::sync::IrqMutex;
@@ -19,6 +20,7 @@ use crate::uaccess;
 const NSIG: u64 = 64;
 const SIG_DFL: u64 = 0;
 const SIG_IGN: u64 = 1;
+const SA_RESTORER: u64 = 0x0400_0000;
 
 static ACTIONS: IrqMutex<[k_sigaction; NSIG as usize]> =
     IrqMutex::new([k_sigaction { handler: 0, flags: 0, restorer: 0, mask: 0 }; NSIG as usize]);
@@ -66,74 +68,218 @@ pub fn terminate_by_signal(sig: u64) -> ! {
     crate::shutdown(ferrite_libos::exit::Outcome::Signaled(sig as u8))
 }
 
-/// Deliver `sig` to the calling thread now (it is not blocked).
-fn deliver(sig: u64, frame: &SyscallFrame) {
-    let action = {
-        let mut actions = ACTIONS.lock();
-        let action = actions[sig as usize - 1];
-        if action.handler > SIG_IGN && action.flags & abi::SA_RESETHAND as u64 != 0 {
-            actions[sig as usize - 1].handler = SIG_DFL;
-        }
-        action
-    };
-    match action.handler {
-        SIG_IGN => {}
-        SIG_DFL => match default_action(sig) {
-            DefaultAction::Terminate => terminate_by_signal(sig),
-            DefaultAction::Ignore | DefaultAction::Stop => {}
-        },
-        handler => {
-            let saved_mask = {
-                let mut t = thread::current().lock();
-                let saved = t.signal_mask;
-                let mut mask = saved | action.mask;
-                if action.flags & abi::SA_NODEFER as u64 == 0 {
-                    mask |= bit(sig);
-                }
-                t.signal_mask = mask & !unblockable();
-                saved
-            };
-            let mut info = siginfo_t {
-                si_signo: sig as i32,
-                si_errno: 0,
-                si_code: abi::SI_TKILL as i32,
-                _pad0: 0,
-                si_pid: thread::MAIN_TID as i32,
-                si_uid: 0,
-                _rest: [0; 13],
-            };
-            let mut ucontext = [0u64; 128];
-            crate::run_service_code(frame.rflags, || {
-                // SAFETY: the service registered `handler` with rt_sigaction as a function of the
-                // SysV signature (sig, siginfo*, ucontext*); it runs on the caller's own stack
-                // like a function the caller invoked.
-                let f: extern "C" fn(i32, *mut siginfo_t, *mut u64) = unsafe { core::mem::transmute(handler as usize) };
-                f(sig as i32, &mut info, ucontext.as_mut_ptr());
-            });
-            thread::current().lock().signal_mask = saved_mask;
-        }
-    }
+/// Linux's `struct sigcontext` (x86-64): what `mcontext_t` of a handler's `ucontext_t` reads.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct SigContext {
+    r8: u64,
+    r9: u64,
+    r10: u64,
+    r11: u64,
+    r12: u64,
+    r13: u64,
+    r14: u64,
+    r15: u64,
+    rdi: u64,
+    rsi: u64,
+    rbp: u64,
+    rbx: u64,
+    rdx: u64,
+    rax: u64,
+    rcx: u64,
+    rsp: u64,
+    rip: u64,
+    eflags: u64,
+    cs: u16,
+    gs: u16,
+    fs: u16,
+    ss: u16,
+    err: u64,
+    trapno: u64,
+    oldmask: u64,
+    cr2: u64,
+    fpstate: u64,
+    reserved: [u64; 8],
 }
 
-/// Deliver every pending signal that is no longer blocked.
-fn deliver_pending(frame: &SyscallFrame) {
+/// Linux's `struct ucontext` as the kernel writes it.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct UContext {
+    flags: u64,
+    link: u64,
+    stack: stack_t,
+    mcontext: SigContext,
+    sigmask: u64,
+}
+
+/// Linux's `struct rt_sigframe`: the handler's return address first, then the context and info.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct RtSigFrame {
+    restorer: u64,
+    uc: UContext,
+    info: siginfo_t,
+}
+
+const _: () = assert!(core::mem::size_of::<SigContext>() == 256);
+const _: () = assert!(core::mem::size_of::<siginfo_t>() == 128);
+
+/// Bytes of the legacy FXSAVE area saved with each frame.
+const FPU_AREA: u64 = 512;
+/// RFLAGS bits the service may set through `rt_sigreturn` (CF PF AF ZF SF TF DF OF AC).
+const USER_RFLAGS: u64 = 0x0004_0DD5;
+const RFLAGS_IF: u64 = 1 << 9;
+
+fn save_fpu(area: u64) -> Result<(), Errno> {
+    let dest = uaccess::slice_mut(area, FPU_AREA)?;
+    #[cfg(target_os = "none")]
+    // SAFETY: `dest` is 512 writable, 64-byte aligned bytes of the service's stack (checked above).
+    unsafe {
+        core::arch::asm!("fxsave64 [{}]", in(reg) dest.as_mut_ptr(), options(nostack))
+    };
+    #[cfg(not(target_os = "none"))]
+    dest.fill(0);
+    Ok(())
+}
+
+fn restore_fpu(area: u64) -> Result<(), Errno> {
+    if area % 16 != 0 {
+        return Err(Errno::EFAULT);
+    }
+    let source = uaccess::slice(area, FPU_AREA)?;
+    // MXCSR with reserved bits set would fault in the kernel: refuse it instead.
+    let mxcsr = u32::from_le_bytes(source[24..28].try_into().expect("4 bytes"));
+    if mxcsr & !0xFFFF != 0 {
+        return Err(Errno::EFAULT);
+    }
+    #[cfg(target_os = "none")]
+    // SAFETY: 512 readable, 16-byte aligned bytes with a valid MXCSR (checked above).
+    unsafe {
+        core::arch::asm!("fxrstor64 [{}]", in(reg) source.as_ptr(), options(nostack))
+    };
+    Ok(())
+}
+
+/// Build a signal frame for `sig` on the service's stack and make the return go to the handler.
+fn setup_frame(frame: &mut SyscallFrame, rax: i64, sig: u64, action: &k_sigaction, code: i32) -> Result<(), Errno> {
+    if action.flags & SA_RESTORER == 0 {
+        return Err(Errno::EFAULT); // x86-64 handlers must return through sa_restorer
+    }
+    let (alt_sp, alt_flags, alt_size) = thread::current().lock().alt_stack;
+    let on_alt_stack = alt_flags & abi::SS_DISABLE as i32 == 0
+        && action.flags & abi::SA_ONSTACK as u64 != 0
+        && !(frame.rsp > alt_sp && frame.rsp <= alt_sp + alt_size);
+    let mut sp = if on_alt_stack { alt_sp + alt_size } else { frame.rsp - abi_red_zone() };
+    sp = (sp - FPU_AREA) & !63;
+    let fpu_at = sp;
+    save_fpu(fpu_at)?;
+    sp -= core::mem::size_of::<RtSigFrame>() as u64;
+    sp = (sp & !15) - 8; // as after a call: (sp + 8) % 16 == 0 at the handler's first instruction
+    let old_mask = thread::current().lock().signal_mask;
+    let signal_frame = RtSigFrame {
+        restorer: action.restorer,
+        uc: UContext {
+            flags: 0,
+            link: 0,
+            stack: stack_t { ss_sp: alt_sp, ss_flags: alt_flags, ss_size: alt_size },
+            mcontext: SigContext {
+                r8: frame.r8,
+                r9: frame.r9,
+                r10: frame.r10,
+                r11: frame.rflags,
+                r12: frame.r12,
+                r13: frame.r13,
+                r14: frame.r14,
+                r15: frame.r15,
+                rdi: frame.rdi,
+                rsi: frame.rsi,
+                rbp: frame.rbp,
+                rbx: frame.rbx,
+                rdx: frame.rdx,
+                rax: rax as u64,
+                rcx: frame.rip,
+                rsp: frame.rsp,
+                rip: frame.rip,
+                eflags: frame.rflags,
+                cs: 0x2b,
+                ss: 0x23,
+                oldmask: old_mask,
+                fpstate: fpu_at,
+                ..Default::default()
+            },
+            sigmask: old_mask,
+        },
+        info: siginfo_t {
+            si_signo: sig as i32,
+            si_errno: 0,
+            si_code: code,
+            _pad0: 0,
+            si_pid: thread::MAIN_TID as i32,
+            si_uid: 0,
+            _rest: [0; 13],
+        },
+    };
+    uaccess::write(sp, &signal_frame)?;
+    let mut mask = old_mask | action.mask;
+    if action.flags & abi::SA_NODEFER as u64 == 0 {
+        mask |= bit(sig);
+    }
+    thread::current().lock().signal_mask = mask & !unblockable();
+    frame.rip = action.handler;
+    frame.rsp = sp;
+    frame.rdi = sig;
+    frame.rsi = sp + core::mem::offset_of!(RtSigFrame, info) as u64;
+    frame.rdx = sp + core::mem::offset_of!(RtSigFrame, uc) as u64;
+    frame.rflags &= !(1 << 10); // the handler starts with DF clear
+    Ok(())
+}
+
+fn abi_red_zone() -> u64 {
+    ferrite_libos::frame::RED_ZONE
+}
+
+/// Deliver pending, unblocked signals as the system call returns with `rax`. Returns the value
+/// the service's rax gets (unchanged unless a handler frame was set up).
+pub fn deliver_pending(frame: &mut SyscallFrame, rax: i64) -> i64 {
     loop {
-        let next = {
+        let sig = {
             let mut t = thread::current().lock();
             let ready = t.pending_signals & !t.signal_mask;
             if ready == 0 {
-                return;
+                return rax;
             }
             let sig = ready.trailing_zeros() as u64 + 1;
             t.pending_signals &= !bit(sig);
             sig
         };
-        deliver(next, frame);
+        let action = {
+            let mut actions = ACTIONS.lock();
+            let action = actions[sig as usize - 1];
+            if action.handler > SIG_IGN && action.flags & abi::SA_RESETHAND as u64 != 0 {
+                actions[sig as usize - 1].handler = SIG_DFL;
+            }
+            action
+        };
+        match action.handler {
+            SIG_IGN => continue,
+            SIG_DFL => match default_action(sig) {
+                DefaultAction::Terminate => terminate_by_signal(sig),
+                DefaultAction::Ignore | DefaultAction::Stop => continue,
+            },
+            _ => {
+                if setup_frame(frame, rax, sig, &action, abi::SI_TKILL as i32).is_err() {
+                    // As Linux: a frame that cannot be written kills with SIGSEGV.
+                    terminate_by_signal(abi::SIGSEGV as u64);
+                }
+                return 0;
+            }
+        }
     }
 }
 
-/// Send `sig` to the calling thread.
-fn send_to_self(sig: u64, frame: &SyscallFrame) -> SysResult {
+/// Send `sig` to the calling thread: it becomes pending and is delivered as the call returns.
+fn send_to_self(sig: u64) -> SysResult {
     if sig == 0 {
         return Ok(0);
     }
@@ -143,13 +289,37 @@ fn send_to_self(sig: u64, frame: &SyscallFrame) -> SysResult {
         ferrite_libos::kprintln!("{} would stop the service; stopping is not supported", signal_name(sig));
         return Err(Errno::ENOSYS);
     }
-    let blocked = thread::current().lock().signal_mask & bit(sig) != 0;
-    if blocked {
-        thread::current().lock().pending_signals |= bit(sig);
-    } else {
-        deliver(sig, frame);
-    }
+    thread::current().lock().pending_signals |= bit(sig);
     Ok(0)
+}
+
+pub fn sys_rt_sigreturn(f: &mut SyscallFrame) -> SysResult {
+    // The handler returned into sa_restorer, which called us with rsp just above the return slot.
+    let uc: UContext = match uaccess::read(f.rsp) {
+        Ok(uc) => uc,
+        Err(_) => terminate_by_signal(abi::SIGSEGV as u64),
+    };
+    let m = uc.mcontext;
+    if m.fpstate != 0 && restore_fpu(m.fpstate).is_err() {
+        terminate_by_signal(abi::SIGSEGV as u64);
+    }
+    f.r8 = m.r8;
+    f.r9 = m.r9;
+    f.r10 = m.r10;
+    f.r12 = m.r12;
+    f.r13 = m.r13;
+    f.r14 = m.r14;
+    f.r15 = m.r15;
+    f.rdi = m.rdi;
+    f.rsi = m.rsi;
+    f.rbp = m.rbp;
+    f.rbx = m.rbx;
+    f.rdx = m.rdx;
+    f.rsp = m.rsp;
+    f.rip = m.rip;
+    f.rflags = (m.eflags & USER_RFLAGS) | RFLAGS_IF;
+    thread::current().lock().signal_mask = uc.sigmask & !unblockable();
+    Ok(m.rax as i64)
 }
 
 pub fn sys_rt_sigaction(f: &mut SyscallFrame) -> SysResult {
@@ -198,7 +368,6 @@ pub fn sys_rt_sigprocmask(f: &mut SyscallFrame) -> SysResult {
             _ => return Err(Errno::EINVAL),
         };
         thread::current().lock().signal_mask = mask & !unblockable();
-        deliver_pending(f);
     }
     Ok(0)
 }
@@ -239,19 +408,19 @@ pub fn sys_kill(f: &mut SyscallFrame) -> SysResult {
     if !is_self_pid(f.arg(0) as i32 as i64) {
         return Err(Errno::ESRCH);
     }
-    send_to_self(f.arg(1), f)
+    send_to_self(f.arg(1))
 }
 
 pub fn sys_tkill(f: &mut SyscallFrame) -> SysResult {
     if f.arg(0) as i32 != thread::current().lock().tid as i32 {
         return Err(Errno::ESRCH);
     }
-    send_to_self(f.arg(1), f)
+    send_to_self(f.arg(1))
 }
 
 pub fn sys_tgkill(f: &mut SyscallFrame) -> SysResult {
     if f.arg(0) as i32 != thread::MAIN_TID as i32 || f.arg(1) as i32 != thread::current().lock().tid as i32 {
         return Err(Errno::ESRCH);
     }
-    send_to_self(f.arg(2), f)
+    send_to_self(f.arg(2))
 }
