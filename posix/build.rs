@@ -14,7 +14,9 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
 
     if !PathBuf::from(MUSL_INCLUDE).join("stdio.h").exists() {
-        panic!("musl headers not found in {MUSL_INCLUDE}: install the musl-dev package (tools/setup.sh does)");
+        panic!(
+            "musl headers not found in {MUSL_INCLUDE}: install the musl-dev package (tools/setup.sh does)"
+        );
     }
 
     let bindings = bindgen::Builder::default()
@@ -31,7 +33,9 @@ fn main() {
         )
         .generate()
         .expect("bindgen failed on abi/linux.h (is libclang-dev installed?)");
-    bindings.write_to_file(out.join("linux_abi.rs")).expect("write linux_abi.rs");
+    bindings
+        .write_to_file(out.join("linux_abi.rs"))
+        .expect("write linux_abi.rs");
 
     // System-call names, indexed by number.
     let header = PathBuf::from(MUSL_INCLUDE).join("bits/syscall.h");
@@ -50,7 +54,11 @@ fn main() {
     names.sort();
     let max = names.last().map(|(n, _)| *n).unwrap_or(0);
     let mut code = String::new();
-    writeln!(code, "/// Linux x86-64 system-call names by number (from musl's bits/syscall.h).").unwrap();
+    writeln!(
+        code,
+        "/// Linux x86-64 system-call names by number (from musl's bits/syscall.h)."
+    )
+    .unwrap();
     writeln!(code, "pub static SYSCALL_NAMES: [&str; {}] = [", max + 1).unwrap();
     let mut next = 0;
     for (number, name) in &names {

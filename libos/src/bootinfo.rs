@@ -22,11 +22,15 @@ pub struct BootInfo {
 pub const PVH_MAGIC: u32 = 0x336e_c578;
 
 fn u32_at(bytes: &[u8], offset: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(bytes.get(offset..offset + 4)?.try_into().ok()?))
+    Some(u32::from_le_bytes(
+        bytes.get(offset..offset + 4)?.try_into().ok()?,
+    ))
 }
 
 fn u64_at(bytes: &[u8], offset: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(bytes.get(offset..offset + 8)?.try_into().ok()?))
+    Some(u64::from_le_bytes(
+        bytes.get(offset..offset + 8)?.try_into().ok()?,
+    ))
 }
 
 /// Fields of `hvm_start_info` (version 1) that locate everything else.
@@ -44,7 +48,10 @@ pub fn parse_pvh_start_info(bytes: &[u8]) -> Result<PvhStartInfo, &'static str> 
     }
     let version = u32_at(bytes, 4).ok_or("short hvm_start_info")?;
     let (memmap_paddr, memmap_entries) = if version >= 1 {
-        (u64_at(bytes, 40).ok_or("short hvm_start_info")?, u32_at(bytes, 48).ok_or("short hvm_start_info")?)
+        (
+            u64_at(bytes, 40).ok_or("short hvm_start_info")?,
+            u32_at(bytes, 48).ok_or("short hvm_start_info")?,
+        )
     } else {
         (0, 0)
     };
@@ -75,7 +82,10 @@ pub fn parse_pvh_memmap(bytes: &[u8]) -> Vec<MemoryRegion> {
 
 /// Multiboot2 information: `total_size` u32, reserved u32, then 8-aligned tags (type u32, size u32).
 pub fn parse_multiboot2(bytes: &[u8]) -> BootInfo {
-    let mut info = BootInfo { protocol: "multiboot2", ..BootInfo::default() };
+    let mut info = BootInfo {
+        protocol: "multiboot2",
+        ..BootInfo::default()
+    };
     let total = (u32_at(bytes, 0).unwrap_or(0) as usize).min(bytes.len());
     let mut offset = 8;
     while offset + 8 <= total {
@@ -144,7 +154,12 @@ mod tests {
         let info = parse_pvh_start_info(&s).unwrap();
         assert_eq!(
             info,
-            PvhStartInfo { cmdline_paddr: 0x1234, rsdp_paddr: 0x5678, memmap_paddr: 0x9000, memmap_entries: 2 }
+            PvhStartInfo {
+                cmdline_paddr: 0x1234,
+                rsdp_paddr: 0x5678,
+                memmap_paddr: 0x9000,
+                memmap_entries: 2
+            }
         );
         s[0] = 0;
         assert!(parse_pvh_start_info(&s).is_err());
@@ -157,7 +172,14 @@ mod tests {
             push_u32(&mut m, 0);
         }
         let map = parse_pvh_memmap(&m);
-        assert_eq!(map[0], MemoryRegion { start: 0, len: 0x9fc00, usable: true });
+        assert_eq!(
+            map[0],
+            MemoryRegion {
+                start: 0,
+                len: 0x9fc00,
+                usable: true
+            }
+        );
         assert!(!map[1].usable);
     }
 
@@ -189,6 +211,13 @@ mod tests {
         b[0..4].copy_from_slice(&total.to_le_bytes());
         let info = parse_multiboot2(&b);
         assert_eq!(info.cmdline, "a b=c");
-        assert_eq!(info.memory, [MemoryRegion { start: 0x100000, len: 0x7f00000, usable: true }]);
+        assert_eq!(
+            info.memory,
+            [MemoryRegion {
+                start: 0x100000,
+                len: 0x7f00000,
+                usable: true
+            }]
+        );
     }
 }

@@ -21,7 +21,11 @@ pub struct CommandLine {
 
 impl CommandLine {
     pub fn option(&self, key: &str) -> Option<&str> {
-        self.options.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.options
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn flag(&self, key: &str) -> bool {
@@ -102,13 +106,23 @@ mod tests {
 
     #[test]
     fn splits_and_unquotes() {
-        assert_eq!(split_words(r#"  a "b c" "" "x\"y\\z" d"#), ["a", "b c", "", "x\"y\\z", "d"]);
+        assert_eq!(
+            split_words(r#"  a "b c" "" "x\"y\\z" d"#),
+            ["a", "b c", "", "x\"y\\z", "d"]
+        );
     }
 
     #[test]
     fn sorts_words_into_options_env_and_args() {
-        let line = parse("ferrite.bootlog ferrite.console=pipe HOME=/ verbose -- ferrite.x=1 A=B -- last");
-        assert_eq!(line.options, [("bootlog".into(), "".into()), ("console".into(), "pipe".into())]);
+        let line =
+            parse("ferrite.bootlog ferrite.console=pipe HOME=/ verbose -- ferrite.x=1 A=B -- last");
+        assert_eq!(
+            line.options,
+            [
+                ("bootlog".into(), "".into()),
+                ("console".into(), "pipe".into())
+            ]
+        );
         assert_eq!(line.env, ["HOME=/"]);
         assert_eq!(line.args, ["verbose", "ferrite.x=1", "A=B", "--", "last"]);
         assert!(line.flag("bootlog"));

@@ -41,7 +41,11 @@ struct Console {
 static CONSOLE: IrqMutex<Console> = IrqMutex::new(Console {
     mode: Mode::Pipe,
     winsize: (80, 24),
-    input: Input { ready: VecDeque::new(), line: alloc::vec::Vec::new(), eof: false },
+    input: Input {
+        ready: VecDeque::new(),
+        line: alloc::vec::Vec::new(),
+        eof: false,
+    },
 });
 static OUTPUT: IrqMutex<()> = IrqMutex::new(());
 
@@ -157,7 +161,11 @@ mod tests {
         Console {
             mode,
             winsize: (80, 24),
-            input: Input { ready: VecDeque::new(), line: alloc::vec::Vec::new(), eof: false },
+            input: Input {
+                ready: VecDeque::new(),
+                line: alloc::vec::Vec::new(),
+                eof: false,
+            },
         }
     }
 
@@ -168,7 +176,14 @@ mod tests {
         for &b in b"21\n\x04more" {
             receive(&mut c, b, &mut echo);
         }
-        assert_eq!(c.input.ready.iter().copied().collect::<alloc::vec::Vec<_>>(), b"21\n");
+        assert_eq!(
+            c.input
+                .ready
+                .iter()
+                .copied()
+                .collect::<alloc::vec::Vec<_>>(),
+            b"21\n"
+        );
         assert!(c.input.eof);
         assert!(echo.is_empty());
     }
@@ -180,7 +195,14 @@ mod tests {
         for &b in b"4x\x7f2\r" {
             receive(&mut c, b, &mut echo);
         }
-        assert_eq!(c.input.ready.iter().copied().collect::<alloc::vec::Vec<_>>(), b"42\n");
+        assert_eq!(
+            c.input
+                .ready
+                .iter()
+                .copied()
+                .collect::<alloc::vec::Vec<_>>(),
+            b"42\n"
+        );
         assert_eq!(echo, b"4x\x08 \x082\r\n");
         receive(&mut c, EOT, &mut echo);
         assert!(c.input.eof);

@@ -32,7 +32,6 @@ pub struct SyscallFrame {
 pub const RED_ZONE: u64 = 128;
 
 impl SyscallFrame {
-
     /// System-call argument `n` (0-5) in Linux's register order.
     pub fn arg(&self, n: usize) -> u64 {
         match n {

@@ -13,7 +13,9 @@ pub fn init(rdrand: bool, rdseed: bool) {
     #[cfg(target_os = "none")]
     if !rdrand {
         FALLBACK_STATE.fetch_xor(crate::arch::cpu::rdtsc(), Ordering::Relaxed);
-        crate::log::info("no RDRAND: getrandom uses a TSC-seeded generator (not cryptographically strong)");
+        crate::log::info(
+            "no RDRAND: getrandom uses a TSC-seeded generator (not cryptographically strong)",
+        );
     }
 }
 
@@ -52,15 +54,15 @@ fn hardware_u64(_seed: bool) -> Option<u64> {
 }
 
 pub fn next_u64() -> u64 {
-    if HAVE_RDRAND.load(Ordering::Relaxed) {
-        if let Some(v) = hardware_u64(false) {
-            return v;
-        }
+    if HAVE_RDRAND.load(Ordering::Relaxed)
+        && let Some(v) = hardware_u64(false)
+    {
+        return v;
     }
-    if HAVE_RDSEED.load(Ordering::Relaxed) {
-        if let Some(v) = hardware_u64(true) {
-            return v;
-        }
+    if HAVE_RDSEED.load(Ordering::Relaxed)
+        && let Some(v) = hardware_u64(true)
+    {
+        return v;
     }
     splitmix(FALLBACK_STATE.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed))
 }

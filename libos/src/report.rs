@@ -42,11 +42,40 @@ fn print_symbol(symbols: &Option<SymbolTable<'static>>, addr: u64) {
 }
 
 pub fn print_registers(f: &InterruptFrame) {
-    kprint!("  rip {:016x}  rsp {:016x}  rflags {:016x}\n", f.rip, f.rsp, f.rflags);
-    kprint!("  rax {:016x}  rbx {:016x}  rcx {:016x}  rdx {:016x}\n", f.rax, f.rbx, f.rcx, f.rdx);
-    kprint!("  rsi {:016x}  rdi {:016x}  rbp {:016x}  r8  {:016x}\n", f.rsi, f.rdi, f.rbp, f.r8);
-    kprint!("  r9  {:016x}  r10 {:016x}  r11 {:016x}  r12 {:016x}\n", f.r9, f.r10, f.r11, f.r12);
-    kprint!("  r13 {:016x}  r14 {:016x}  r15 {:016x}  err {:#x}\n", f.r13, f.r14, f.r15, f.error_code);
+    kprint!(
+        "  rip {:016x}  rsp {:016x}  rflags {:016x}\n",
+        f.rip,
+        f.rsp,
+        f.rflags
+    );
+    kprint!(
+        "  rax {:016x}  rbx {:016x}  rcx {:016x}  rdx {:016x}\n",
+        f.rax,
+        f.rbx,
+        f.rcx,
+        f.rdx
+    );
+    kprint!(
+        "  rsi {:016x}  rdi {:016x}  rbp {:016x}  r8  {:016x}\n",
+        f.rsi,
+        f.rdi,
+        f.rbp,
+        f.r8
+    );
+    kprint!(
+        "  r9  {:016x}  r10 {:016x}  r11 {:016x}  r12 {:016x}\n",
+        f.r9,
+        f.r10,
+        f.r11,
+        f.r12
+    );
+    kprint!(
+        "  r13 {:016x}  r14 {:016x}  r15 {:016x}  err {:#x}\n",
+        f.r13,
+        f.r14,
+        f.r15,
+        f.error_code
+    );
 }
 
 /// Print a backtrace starting at `rip` with the frame pointer chain from `rbp` (kernel code keeps

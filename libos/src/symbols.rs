@@ -31,12 +31,20 @@ impl<'a> SymbolTable<'a> {
         if HEADER + count * ENTRY > blob.len() || strings > blob.len() {
             return None;
         }
-        Some(SymbolTable { blob, count, strings })
+        Some(SymbolTable {
+            blob,
+            count,
+            strings,
+        })
     }
 
     fn entry(&self, i: usize) -> (u64, u32, u32) {
         let at = HEADER + i * ENTRY;
-        (u64_at(self.blob, at).unwrap_or(0), u32_at(self.blob, at + 8).unwrap_or(0), u32_at(self.blob, at + 12).unwrap_or(0))
+        (
+            u64_at(self.blob, at).unwrap_or(0),
+            u32_at(self.blob, at + 8).unwrap_or(0),
+            u32_at(self.blob, at + 12).unwrap_or(0),
+        )
     }
 
     fn name(&self, offset: u32) -> &'a str {
@@ -48,7 +56,10 @@ impl<'a> SymbolTable<'a> {
 
     /// The address of the symbol called `name` (a linear search: used once, for the boot log).
     pub fn find(&self, name: &str) -> Option<u64> {
-        (0..self.count).map(|i| self.entry(i)).find(|&(_, _, n)| self.name(n) == name).map(|(addr, _, _)| addr)
+        (0..self.count)
+            .map(|i| self.entry(i))
+            .find(|&(_, _, n)| self.name(n) == name)
+            .map(|(addr, _, _)| addr)
     }
 
     /// The function containing `addr`: (name, offset into it).
@@ -109,7 +120,11 @@ mod tests {
 
     #[test]
     fn finds_containing_function() {
-        let b = blob(&[(0x1000, 0x20, "main"), (0x1020, 0x10, "helper"), (0x2000, 0, "asm_label")]);
+        let b = blob(&[
+            (0x1000, 0x20, "main"),
+            (0x1020, 0x10, "helper"),
+            (0x2000, 0, "asm_label"),
+        ]);
         let t = SymbolTable::parse(&b).unwrap();
         assert_eq!(t.lookup(0x1000), Some(("main", 0)));
         assert_eq!(t.lookup(0x101f), Some(("main", 0x1f)));

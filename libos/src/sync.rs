@@ -35,14 +35,22 @@ fn restore(_enable: bool) {}
 // release store, giving the required happens-before ordering.
 unsafe impl lock_api::RawMutex for RawIrqSpinlock {
     #[allow(clippy::declare_interior_mutable_const)]
-    const INIT: Self = RawIrqSpinlock { locked: AtomicBool::new(false), restore_interrupts: AtomicBool::new(false) };
+    const INIT: Self = RawIrqSpinlock {
+        locked: AtomicBool::new(false),
+        restore_interrupts: AtomicBool::new(false),
+    };
     type GuardMarker = lock_api::GuardNoSend;
 
     fn lock(&self) {
         loop {
             let was_enabled = save_and_disable();
-            if self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok() {
-                self.restore_interrupts.store(was_enabled, Ordering::Relaxed);
+            if self
+                .locked
+                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
+                self.restore_interrupts
+                    .store(was_enabled, Ordering::Relaxed);
                 return;
             }
             restore(was_enabled);
@@ -54,8 +62,13 @@ unsafe impl lock_api::RawMutex for RawIrqSpinlock {
 
     fn try_lock(&self) -> bool {
         let was_enabled = save_and_disable();
-        if self.locked.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok() {
-            self.restore_interrupts.store(was_enabled, Ordering::Relaxed);
+        if self
+            .locked
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
+            self.restore_interrupts
+                .store(was_enabled, Ordering::Relaxed);
             true
         } else {
             restore(was_enabled);

@@ -15,7 +15,10 @@ pub struct TscScale {
 
 impl TscScale {
     pub fn from_hz(hz: u64) -> Self {
-        TscScale { mult: ((1_000_000_000u128 << 32) / hz.max(1) as u128) as u64, hz }
+        TscScale {
+            mult: ((1_000_000_000u128 << 32) / hz.max(1) as u128) as u64,
+            hz,
+        }
     }
 
     pub fn ticks_to_ns(&self, ticks: u64) -> u64 {
@@ -30,18 +33,26 @@ impl TscScale {
 /// kvmclock publishes ns = ((tsc << shift) * mul) >> 32 (shift may be negative).
 pub fn hz_from_pvclock(mul: u32, shift: i8) -> u64 {
     let scaled = (1_000_000_000u128 << 32) / mul.max(1) as u128;
-    let hz = if shift >= 0 { scaled >> shift } else { scaled << (-shift) };
+    let hz = if shift >= 0 {
+        scaled >> shift
+    } else {
+        scaled << (-shift)
+    };
     hz as u64
 }
 
 static TSC_MULT: AtomicU64 = AtomicU64::new(0);
 static TSC_HZ: AtomicU64 = AtomicU64::new(0);
+#[cfg_attr(not(target_os = "none"), allow(dead_code))]
 static TSC_AT_BOOT: AtomicU64 = AtomicU64::new(0);
 /// Wall-clock nanoseconds at boot (0 until the RTC has been read).
 static REALTIME_AT_BOOT_NS: AtomicU64 = AtomicU64::new(0);
 
 pub fn scale() -> TscScale {
-    TscScale { mult: TSC_MULT.load(Ordering::Relaxed), hz: TSC_HZ.load(Ordering::Relaxed) }
+    TscScale {
+        mult: TSC_MULT.load(Ordering::Relaxed),
+        hz: TSC_HZ.load(Ordering::Relaxed),
+    }
 }
 
 pub fn tsc_hz() -> u64 {
@@ -79,8 +90,16 @@ mod hw {
         pad: [u8; 2],
     }
 
-    static mut PVCLOCK: PvclockTimeInfo =
-        PvclockTimeInfo { version: 0, pad0: 0, tsc_timestamp: 0, system_time: 0, tsc_to_system_mul: 0, tsc_shift: 0, flags: 0, pad: [0; 2] };
+    static mut PVCLOCK: PvclockTimeInfo = PvclockTimeInfo {
+        version: 0,
+        pad0: 0,
+        tsc_timestamp: 0,
+        system_time: 0,
+        tsc_to_system_mul: 0,
+        tsc_shift: 0,
+        flags: 0,
+        pad: [0; 2],
+    };
 
     fn hypervisor_leaf_base() -> Option<(u32, [u8; 12])> {
         let [max, b, c, d] = cpuid(0x4000_0000, 0);
@@ -106,7 +125,10 @@ mod hw {
         // SAFETY: the hypervisor wrote the structure during the MSR write; read its scale.
         let (mul, shift) = unsafe {
             let p = &raw const PVCLOCK;
-            (core::ptr::read_volatile(&raw const (*p).tsc_to_system_mul), core::ptr::read_volatile(&raw const (*p).tsc_shift))
+            (
+                core::ptr::read_volatile(&raw const (*p).tsc_to_system_mul),
+                core::ptr::read_volatile(&raw const (*p).tsc_shift),
+            )
         };
         // SAFETY: stop updates: nothing reads the structure after calibration.
         unsafe { wrmsr(MSR_KVM_SYSTEM_TIME_NEW, 0) };
@@ -120,12 +142,12 @@ mod hw {
                 return Some(crystal as u64 * num as u64 / den as u64);
             }
         }
-        if let Some((max, _)) = hypervisor_leaf_base() {
-            if max >= 0x4000_0010 {
-                let khz = cpuid(0x4000_0010, 0)[0];
-                if khz != 0 {
-                    return Some(khz as u64 * 1000);
-                }
+        if let Some((max, _)) = hypervisor_leaf_base()
+            && max >= 0x4000_0010
+        {
+            let khz = cpuid(0x4000_0010, 0)[0];
+            if khz != 0 {
+                return Some(khz as u64 * 1000);
             }
         }
         None
@@ -173,7 +195,10 @@ mod hw {
         }
         match pit_hz() {
             Some(hz) => (hz, "pit"),
-            None => (2_000_000_000, "guessed: no kvmclock, CPUID frequency or PIT"),
+            None => (
+                2_000_000_000,
+                "guessed: no kvmclock, CPUID frequency or PIT",
+            ),
         }
     }
 
@@ -188,7 +213,15 @@ mod hw {
             while cmos(0x0A) & 0x80 != 0 {
                 core::hint::spin_loop();
             }
-            [cmos(0x00), cmos(0x02), cmos(0x04), cmos(0x07), cmos(0x08), cmos(0x09), cmos(0x32)]
+            [
+                cmos(0x00),
+                cmos(0x02),
+                cmos(0x04),
+                cmos(0x07),
+                cmos(0x08),
+                cmos(0x09),
+                cmos(0x32),
+            ]
         };
         // Read until two reads agree so an update between register reads cannot tear the value.
         let mut now = read();
@@ -207,7 +240,11 @@ mod hw {
         if status_b & 0x02 == 0 && h & 0x80 != 0 {
             hour = (hour % 12) + 12; // 12-hour clock, PM
         }
-        let century = if century != 0 && decode(century) >= 19 { decode(century) as i64 } else { 20 };
+        let century = if century != 0 && decode(century) >= 19 {
+            decode(century) as i64
+        } else {
+            20
+        };
         let year = century * 100 + decode(year) as i64;
         let days = days_from_civil(year, decode(month) as u32, decode(day) as u32);
         (days * 86_400) as u64 + hour * 3600 + decode(m) as u64 * 60 + decode(s) as u64

@@ -3,7 +3,7 @@
 
 #[cfg(target_os = "none")]
 fn readable(addr: u64) -> Option<u64> {
-    if addr % 8 != 0 || !crate::mm::is_accessible(addr, 8, false) {
+    if !addr.is_multiple_of(8) || !crate::mm::is_accessible(addr, 8, false) {
         return None;
     }
     // SAFETY: the address is aligned and mapped readable (checked just above).
@@ -25,7 +25,9 @@ pub fn unwind(rip: u64, _rsp: u64, rbp: u64, pcs: &mut [u64]) -> usize {
     let mut count = 1;
     let mut frame = rbp;
     while count < pcs.len() && frame != 0 {
-        let (Some(next), Some(ret)) = (readable(frame), readable(frame.wrapping_add(8))) else { break };
+        let (Some(next), Some(ret)) = (readable(frame), readable(frame.wrapping_add(8))) else {
+            break;
+        };
         if ret < 0x1000 {
             break;
         }

@@ -1,6 +1,12 @@
 //! Linux ABI types and constants. Most come from musl's headers through bindgen (see build.rs);
 //! the kernel-side structures musl's headers don't describe are defined here.
-#![allow(non_camel_case_types, non_upper_case_globals, non_snake_case, dead_code, clippy::all)]
+#![allow(
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    dead_code,
+    clippy::all
+)]
 
 include!(concat!(env!("OUT_DIR"), "/linux_abi.rs"));
 

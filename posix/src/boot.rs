@@ -32,14 +32,24 @@ fn read_boot_info(protocol: u32, info: u32) -> BootInfo {
     };
     match protocol {
         boot::PROTOCOL_PVH => {
-            let start = bootinfo::parse_pvh_start_info(phys(info as u64, bootinfo::PVH_START_INFO_SIZE))
-                .unwrap_or_else(|e| early_fail(e));
+            let start =
+                bootinfo::parse_pvh_start_info(phys(info as u64, bootinfo::PVH_START_INFO_SIZE))
+                    .unwrap_or_else(|e| early_fail(e));
             let memory = bootinfo::parse_pvh_memmap(phys(
                 start.memmap_paddr,
                 start.memmap_entries as usize * bootinfo::PVH_MEMMAP_ENTRY_SIZE,
             ));
-            let cmdline = if start.cmdline_paddr != 0 { bootinfo::c_string(phys(start.cmdline_paddr, 4096)) } else { String::new() };
-            BootInfo { protocol: "pvh", memory, cmdline, rsdp: (start.rsdp_paddr != 0).then_some(start.rsdp_paddr) }
+            let cmdline = if start.cmdline_paddr != 0 {
+                bootinfo::c_string(phys(start.cmdline_paddr, 4096))
+            } else {
+                String::new()
+            };
+            BootInfo {
+                protocol: "pvh",
+                memory,
+                cmdline,
+                rsdp: (start.rsdp_paddr != 0).then_some(start.rsdp_paddr),
+            }
         }
         boot::PROTOCOL_MULTIBOOT2 => {
             let total = u32::from_le_bytes(phys(info as u64, 4).try_into().unwrap_or([0; 4]));
@@ -61,13 +71,15 @@ fn image_config(key: &str) -> Option<&'static str> {
     // SAFETY: the linker script delimits the read-only configuration section with these symbols.
     let bytes = unsafe { core::slice::from_raw_parts(start, end as usize - start as usize) };
     let text = core::str::from_utf8(bytes).ok()?;
-    text.lines().find_map(|line| line.strip_prefix(key)?.strip_prefix('='))
+    text.lines()
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix('='))
 }
 
 /// A kernel stack of `size` bytes with an unmapped guard page below; returns its top.
 fn kernel_stack(size: u64) -> u64 {
     let frames = size / 4096 + 1;
-    let base = mm::alloc_frames_contiguous(frames, 1).unwrap_or_else(|| early_fail("no memory for kernel stacks"));
+    let base = mm::alloc_frames_contiguous(frames, 1)
+        .unwrap_or_else(|| early_fail("no memory for kernel stacks"));
     mm::unmap_guard_page(base);
     base + frames * 4096
 }
@@ -86,7 +98,18 @@ fn quiet_legacy_pic() {
     if port::inb(0x21) == 0xFF {
         return;
     }
-    for (port_number, value) in [(0x20, 0x11), (0xA0, 0x11), (0x21, 0x20), (0xA1, 0x28), (0x21, 4), (0xA1, 2), (0x21, 1), (0xA1, 1), (0x21, 0xFF), (0xA1, 0xFF)] {
+    for (port_number, value) in [
+        (0x20, 0x11),
+        (0xA0, 0x11),
+        (0x21, 0x20),
+        (0xA1, 0x28),
+        (0x21, 4),
+        (0xA1, 2),
+        (0x21, 1),
+        (0xA1, 1),
+        (0x21, 0xFF),
+        (0xA1, 0xFF),
+    ] {
         port::outb(port_number, value);
     }
 }
@@ -95,7 +118,11 @@ fn elf_program_headers() -> (u64, u64, u64) {
     let image = mm::image_layout().start;
     // SAFETY: the linker script loads the ELF header at the image start (FILEHDR in the text segment).
     let header = unsafe { &*(image as *const abi::Elf64_Ehdr) };
-    (image + header.e_phoff, header.e_phentsize as u64, header.e_phnum as u64)
+    (
+        image + header.e_phoff,
+        header.e_phentsize as u64,
+        header.e_phnum as u64,
+    )
 }
 
 fn micros(ticks: u64) -> u64 {
@@ -105,11 +132,17 @@ fn micros(ticks: u64) -> u64 {
 /// Watch the first instruction of `main` with debug register 0, so the boot log can give the
 /// time from the first boot instruction to `main` exactly.
 fn watch_main() {
-    let Some(symbols) = ferrite_libos::symbols::image_symbols() else { return };
-    let Some(main) = symbols.find("main") else { return };
+    let Some(symbols) = ferrite_libos::symbols::image_symbols() else {
+        return;
+    };
+    let Some(main) = symbols.find("main") else {
+        return;
+    };
     MAIN_ADDRESS.store(main, Ordering::Relaxed);
     // SAFETY: DR0 = address, DR7 = local enable of breakpoint 0 on execution (R/W0 = 00, LEN0 = 00).
-    unsafe { core::arch::asm!("mov dr0, {}", "mov dr7, {}", in(reg) main, in(reg) 1u64, options(nostack)) };
+    unsafe {
+        core::arch::asm!("mov dr0, {}", "mov dr7, {}", in(reg) main, in(reg) 1u64, options(nostack))
+    };
 }
 
 /// The #DB handler's part: true if this was the main breakpoint (now disarmed and logged).
@@ -162,7 +195,11 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
     let boot_info = read_boot_info(protocol, info);
     phases.mark("boot info");
     let features = cpu::detect_features();
-    mm::init(&boot_info.memory, protocol == boot::PROTOCOL_PVH, features.pdpe1gb);
+    mm::init(
+        &boot_info.memory,
+        protocol == boot::PROTOCOL_PVH,
+        features.pdpe1gb,
+    );
     phases.mark("memory");
     gdt::init_cpu(allocate_interrupt_stacks());
     percpu::init_boot_cpu();
@@ -184,7 +221,11 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
         boot_info.cmdline.clone()
     };
     let line = cmdline::parse(&command_line);
-    let mode = if line.option("console") == Some("tty") { Mode::Tty } else { Mode::Pipe };
+    let mode = if line.option("console") == Some("tty") {
+        Mode::Tty
+    } else {
+        Mode::Pipe
+    };
     let winsize = line.option("winsize").and_then(|w| {
         let (c, r) = w.split_once('x')?;
         Some((c.parse().ok()?, r.parse().ok()?))
@@ -213,7 +254,9 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
     }
     let top = stack_base + start::MAIN_STACK_SIZE;
     // SAFETY: the stack was just mapped read-write and nothing else references it.
-    let stack = unsafe { core::slice::from_raw_parts_mut(stack_base as *mut u8, start::MAIN_STACK_SIZE as usize) };
+    let stack = unsafe {
+        core::slice::from_raw_parts_mut(stack_base as *mut u8, start::MAIN_STACK_SIZE as usize)
+    };
     let (phdr, phent, phnum) = elf_program_headers();
     let mut random_bytes = [0u8; 16];
     random::fill(&mut random_bytes);
@@ -234,7 +277,11 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
         kprintln!(
             "boot: {} via {}, {} MiB RAM, TSC {} MHz ({clock_source}), console {}",
             boot_info.protocol,
-            if boot_info.protocol == "pvh" { "PVH" } else { "Multiboot2" },
+            if boot_info.protocol == "pvh" {
+                "PVH"
+            } else {
+                "Multiboot2"
+            },
             mm::stats().total_frames / 256,
             time::tsc_hz() / 1_000_000,
             if mode == Mode::Tty { "tty" } else { "pipe" }

@@ -30,7 +30,11 @@ fn describe_page_fault(frame: &InterruptFrame) {
     } else {
         "read of"
     };
-    let what = if code & 0x1 != 0 { "protected" } else { "unmapped" };
+    let what = if code & 0x1 != 0 {
+        "protected"
+    } else {
+        "unmapped"
+    };
     kprint!("ferrite: {access} {what} address {address:#x}");
     if address < 4096 {
         kprint!(" (NULL pointer dereference)");
@@ -42,8 +46,14 @@ fn fatal_exception(frame: &mut InterruptFrame) -> ! {
     let vector = frame.vector;
     let kernel = frame.cs & 3 == 0 || matches!(vector, 2 | 8 | 18);
     let whose = if kernel { "the kernel" } else { "the service" };
-    kprint!("ferrite: {} in {whose} at rip {:#x}", report::exception_name(vector), frame.rip);
-    if let Some((name, offset)) = ferrite_libos::symbols::image_symbols().and_then(|s| s.lookup(frame.rip)) {
+    kprint!(
+        "ferrite: {} in {whose} at rip {:#x}",
+        report::exception_name(vector),
+        frame.rip
+    );
+    if let Some((name, offset)) =
+        ferrite_libos::symbols::image_symbols().and_then(|s| s.lookup(frame.rip))
+    {
         kprint!(" ({name}+{offset:#x})");
     }
     kprint!(", thread 1 on CPU 0\n");
@@ -57,7 +67,10 @@ fn fatal_exception(frame: &mut InterruptFrame) -> ! {
         crate::shutdown(Outcome::Panic)
     }
     let signal = signal_for(vector);
-    kprintln!("service terminated by {} ({signal})", crate::syscalls::signal::signal_name(signal as u64));
+    kprintln!(
+        "service terminated by {} ({signal})",
+        crate::syscalls::signal::signal_name(signal as u64)
+    );
     crate::shutdown(Outcome::Signaled(signal as u8))
 }
 
@@ -73,7 +86,9 @@ unsafe extern "C" {
 /// r11 = RFLAGS), so the call is served from here and returns with `iretq`. On hardware and TCG,
 /// `syscall` enters ring 0 and this never happens.
 fn is_syscall_in_ring3(frame: &InterruptFrame) -> bool {
-    frame.vector == 13 && frame.cs & 3 == 3 && frame.rip == ferrite_syscall_entry as *const () as u64
+    frame.vector == 13
+        && frame.cs & 3 == 3
+        && frame.rip == ferrite_syscall_entry as *const () as u64
 }
 
 fn syscall_from_fault(frame: &mut InterruptFrame) {

@@ -14,12 +14,11 @@ pub mod start;
 pub mod syscalls;
 pub mod uaccess;
 
-use core::sync::atomic::{AtomicBool, Ordering};
-
 use ferrite_libos::exit::Outcome;
 
 /// `ferrite.memreport`: print memory use when the service exits.
-static MEMORY_REPORT: AtomicBool = AtomicBool::new(false);
+#[cfg(target_os = "none")]
+static MEMORY_REPORT: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
 /// The system-call entry (`arch::syscall_entry`) calls this with the saved registers.
 #[unsafe(no_mangle)]
@@ -31,7 +30,7 @@ pub extern "C" fn ferrite_syscall_dispatch(frame: &mut ferrite_libos::frame::Sys
 pub fn shutdown(outcome: Outcome) -> ! {
     #[cfg(target_os = "none")]
     {
-        if MEMORY_REPORT.load(Ordering::Relaxed) {
+        if MEMORY_REPORT.load(core::sync::atomic::Ordering::Relaxed) {
             let s = ferrite_libos::mm::stats();
             ferrite_libos::kprintln!(
                 "memory: {} KiB of {} KiB in use",
@@ -52,7 +51,9 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     ferrite_libos::kprintln!("kernel panic: {info}");
     let rbp: u64;
     // SAFETY: reading the frame pointer register.
-    unsafe { core::arch::asm!("mov {}, rbp", out(reg) rbp, options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        core::arch::asm!("mov {}, rbp", out(reg) rbp, options(nomem, nostack, preserves_flags))
+    };
     ferrite_libos::report::print_backtrace(panic as *const () as u64, 0, rbp);
     shutdown(Outcome::Panic)
 }

@@ -23,7 +23,14 @@ pub struct AuxInfo {
 /// Lay out the initial stack below `top` inside `stack` (whose last byte is at `top - 1`) and
 /// return the stack pointer (pointing at argc, 16-byte aligned). `random` is the 16 bytes
 /// AT_RANDOM points to. Pure layout, so it is unit-tested.
-pub fn build_stack(stack: &mut [u8], top: u64, args: &[String], env: &[String], aux: &AuxInfo, random: [u8; 16]) -> Option<u64> {
+pub fn build_stack(
+    stack: &mut [u8],
+    top: u64,
+    args: &[String],
+    env: &[String],
+    aux: &AuxInfo,
+    random: [u8; 16],
+) -> Option<u64> {
     let base = top - stack.len() as u64;
     let mut sp = top;
     let mut push_bytes = |sp: &mut u64, bytes: &[u8]| -> Option<u64> {
@@ -43,8 +50,14 @@ pub fn build_stack(stack: &mut [u8], top: u64, args: &[String], env: &[String], 
         bytes.push(0);
         push_bytes(sp, &bytes)
     };
-    let arg_ptrs: Vec<u64> = args.iter().map(|a| string_at(&mut sp, a)).collect::<Option<_>>()?;
-    let env_ptrs: Vec<u64> = env.iter().map(|e| string_at(&mut sp, e)).collect::<Option<_>>()?;
+    let arg_ptrs: Vec<u64> = args
+        .iter()
+        .map(|a| string_at(&mut sp, a))
+        .collect::<Option<_>>()?;
+    let env_ptrs: Vec<u64> = env
+        .iter()
+        .map(|e| string_at(&mut sp, e))
+        .collect::<Option<_>>()?;
     let execfn = arg_ptrs.first().copied().unwrap_or(0);
 
     let auxv: [(u32, u64); 17] = [
@@ -114,7 +127,15 @@ mod tests {
         let mut stack = vec![0u8; 8192];
         let top = 0x10_0000u64;
         let base = top - stack.len() as u64;
-        let aux = AuxInfo { phdr: 0x100040, phent: 56, phnum: 8, entry: 0x101000, hwcap: 0xbfebfbff, hwcap2: 2, clock_ticks: 100 };
+        let aux = AuxInfo {
+            phdr: 0x100040,
+            phent: 56,
+            phnum: 8,
+            entry: 0x101000,
+            hwcap: 0xbfebfbff,
+            hwcap2: 2,
+            clock_ticks: 100,
+        };
         let args = ["prog".to_string(), "21".to_string()];
         let env = ["HOME=/".to_string()];
         let sp = build_stack(&mut stack, top, &args, &env, &aux, [7; 16]).unwrap();
@@ -140,7 +161,10 @@ mod tests {
         assert_eq!(found[&abi::AT_PHDR], 0x100040);
         assert_eq!(found[&abi::AT_PAGESZ], 4096);
         let random = found[&abi::AT_RANDOM];
-        assert_eq!(&stack[(random - base) as usize..(random - base) as usize + 16], &[7; 16]);
+        assert_eq!(
+            &stack[(random - base) as usize..(random - base) as usize + 16],
+            &[7; 16]
+        );
         assert_eq!(c_str(&stack, base, found[&abi::AT_EXECFN]), "prog");
         assert_eq!(c_str(&stack, base, found[&abi::AT_PLATFORM]), "x86_64");
     }
@@ -148,7 +172,15 @@ mod tests {
     #[test]
     fn too_small_a_stack_is_none() {
         let mut stack = vec![0u8; 64];
-        let aux = AuxInfo { phdr: 0, phent: 0, phnum: 0, entry: 0, hwcap: 0, hwcap2: 0, clock_ticks: 100 };
+        let aux = AuxInfo {
+            phdr: 0,
+            phent: 0,
+            phnum: 0,
+            entry: 0,
+            hwcap: 0,
+            hwcap2: 0,
+            clock_ticks: 100,
+        };
         assert!(build_stack(&mut stack, 0x1000, &["x".repeat(100)], &[], &aux, [0; 16]).is_none());
     }
 }

@@ -14,7 +14,9 @@ pub const MSR_KERNEL_GS_BASE: u32 = 0xC000_0102;
 pub fn rdmsr(msr: u32) -> u64 {
     let (lo, hi): (u32, u32);
     // SAFETY: reading an architectural MSR the caller knows exists.
-    unsafe { asm!("rdmsr", in("ecx") msr, out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags)) }
+    unsafe {
+        asm!("rdmsr", in("ecx") msr, out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags))
+    }
     ((hi as u64) << 32) | lo as u64
 }
 
@@ -143,8 +145,16 @@ pub fn detect_features() -> Features {
         (0, 0)
     };
     let max_ext = cpuid(0x8000_0000, 0)[0];
-    let edx_ext1 = if max_ext >= 0x8000_0001 { cpuid(0x8000_0001, 0)[3] } else { 0 };
-    let edx_ext7 = if max_ext >= 0x8000_0007 { cpuid(0x8000_0007, 0)[3] } else { 0 };
+    let edx_ext1 = if max_ext >= 0x8000_0001 {
+        cpuid(0x8000_0001, 0)[3]
+    } else {
+        0
+    };
+    let edx_ext7 = if max_ext >= 0x8000_0007 {
+        cpuid(0x8000_0007, 0)[3]
+    } else {
+        0
+    };
     let _ = edx1;
     Features {
         xsave: ecx1 & (1 << 26) != 0,

@@ -40,10 +40,11 @@ pub struct CpuTables {
 
 /// Build and load the GDT and TSS of the calling CPU. `ist_tops[i]` is the top of IST stack i+1.
 pub fn init_cpu(ist_tops: [u64; IST_SLOTS]) {
-    let tables: &'static mut CpuTables = alloc::boxed::Box::leak(alloc::boxed::Box::new(CpuTables {
-        gdt: GlobalDescriptorTable::empty(),
-        tss: TaskStateSegment::new(),
-    }));
+    let tables: &'static mut CpuTables =
+        alloc::boxed::Box::leak(alloc::boxed::Box::new(CpuTables {
+            gdt: GlobalDescriptorTable::empty(),
+            tss: TaskStateSegment::new(),
+        }));
     for (slot, top) in ist_tops.iter().enumerate() {
         tables.tss.interrupt_stack_table[slot] = VirtAddr::new(*top);
     }
@@ -57,8 +58,8 @@ pub fn init_cpu(ist_tops: [u64; IST_SLOTS]) {
         (code.0, data.0, sysret_base.0, user_data.0, user_code.0),
         (KERNEL_CODE, KERNEL_DATA, SYSRET_BASE, USER_DATA, USER_CODE)
     );
-    // SAFETY: the TSS lives as long as the CPU (leaked above) and is never moved.
-    let tss_ref: &'static TaskStateSegment = unsafe { &*(&raw const tables.tss) };
+    // The TSS lives as long as the CPU (leaked above) and is never moved.
+    let tss_ref: &'static TaskStateSegment = &tables.tss;
     let tss = tables.gdt.append(Descriptor::tss_segment(tss_ref));
     let tables: &'static CpuTables = tables;
     tables.gdt.load();

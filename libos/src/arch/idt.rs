@@ -7,7 +7,10 @@
 
 use core::arch::global_asm;
 
-use super::gdt::{IST_DOUBLE_FAULT, IST_EXCEPTION, IST_IRQ, IST_MACHINE_CHECK, IST_NMI, IST_PAGE_FAULT, KERNEL_CODE};
+use super::gdt::{
+    IST_DOUBLE_FAULT, IST_EXCEPTION, IST_IRQ, IST_MACHINE_CHECK, IST_NMI, IST_PAGE_FAULT,
+    KERNEL_CODE,
+};
 
 /// Registers saved on entry, in memory order (lowest address first).
 #[repr(C)]
@@ -152,7 +155,12 @@ pub fn build() {
 
 /// Load the shared IDT on the calling CPU.
 pub fn load() {
-    let pointer = IdtPointer { limit: (core::mem::size_of::<Idt>() - 1) as u16, base: &raw const IDT as u64 };
+    let pointer = IdtPointer {
+        limit: (core::mem::size_of::<Idt>() - 1) as u16,
+        base: &raw const IDT as u64,
+    };
     // SAFETY: the IDT is static and fully built before any CPU loads it.
-    unsafe { core::arch::asm!("lidt [{}]", in(reg) &pointer, options(readonly, nostack, preserves_flags)) }
+    unsafe {
+        core::arch::asm!("lidt [{}]", in(reg) &pointer, options(readonly, nostack, preserves_flags))
+    }
 }

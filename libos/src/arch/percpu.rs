@@ -19,7 +19,11 @@ pub struct PerCpu {
     pub cpu_index: u64,
 }
 
-static BOOT_CPU: PerCpu = PerCpu { kernel_rsp: AtomicU64::new(0), user_rsp: AtomicU64::new(0), cpu_index: 0 };
+static BOOT_CPU: PerCpu = PerCpu {
+    kernel_rsp: AtomicU64::new(0),
+    user_rsp: AtomicU64::new(0),
+    cpu_index: 0,
+};
 
 /// Point GS at this CPU's data (boot CPU).
 pub fn init_boot_cpu() {

@@ -99,7 +99,10 @@ pub fn init_cpu() {
     // SAFETY: STAR selects our GDT's kernel segments for syscall and user segments for sysret;
     // LSTAR is the entry above.
     unsafe {
-        wrmsr(MSR_STAR, ((SYSRET_BASE as u64) << 48) | ((KERNEL_CODE as u64) << 32));
+        wrmsr(
+            MSR_STAR,
+            ((SYSRET_BASE as u64) << 48) | ((KERNEL_CODE as u64) << 32),
+        );
         wrmsr(MSR_LSTAR, ferrite_syscall_entry as *const () as u64);
         wrmsr(MSR_FMASK, FMASK);
     }

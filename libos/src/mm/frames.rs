@@ -29,7 +29,11 @@ fn set_bits(words: &mut [u64], first: u64, last: u64, value: bool) {
         let word = (frame / 64) as usize;
         let bit = frame % 64;
         let count = (64 - bit).min(last - frame);
-        let mask = if count == 64 { !0 } else { ((1u64 << count) - 1) << bit };
+        let mask = if count == 64 {
+            !0
+        } else {
+            ((1u64 << count) - 1) << bit
+        };
         if value {
             words[word] |= mask;
         } else {
@@ -46,7 +50,11 @@ fn count_ones(words: &[u64], first: u64, last: u64) -> u64 {
         let word = (frame / 64) as usize;
         let bit = frame % 64;
         let count = (64 - bit).min(last - frame);
-        let mask = if count == 64 { !0 } else { ((1u64 << count) - 1) << bit };
+        let mask = if count == 64 {
+            !0
+        } else {
+            ((1u64 << count) - 1) << bit
+        };
         ones += (words[word] & mask).count_ones() as u64;
         frame += count;
     }
@@ -59,7 +67,11 @@ fn all_set(words: &[u64], first: u64, last: u64) -> bool {
         let word = (frame / 64) as usize;
         let bit = frame % 64;
         let count = (64 - bit).min(last - frame);
-        let mask = if count == 64 { !0 } else { ((1u64 << count) - 1) << bit };
+        let mask = if count == 64 {
+            !0
+        } else {
+            ((1u64 << count) - 1) << bit
+        };
         if words[word] & mask != mask {
             return false;
         }
@@ -74,7 +86,11 @@ fn any_set(words: &[u64], first: u64, last: u64) -> Option<u64> {
         let word = (frame / 64) as usize;
         let bit = frame % 64;
         let count = (64 - bit).min(last - frame);
-        let mask = if count == 64 { !0 } else { ((1u64 << count) - 1) << bit };
+        let mask = if count == 64 {
+            !0
+        } else {
+            ((1u64 << count) - 1) << bit
+        };
         let hit = words[word] & mask;
         if hit != 0 {
             return Some(word as u64 * 64 + 63 - hit.leading_zeros() as u64);
@@ -90,7 +106,13 @@ impl<'a> FrameBitmap<'a> {
         assert!(used.len() as u64 * 64 >= frames && zero.len() == used.len());
         used.fill(!0);
         zero.fill(0);
-        FrameBitmap { used, zero, frames, free: 0, hint: 0 }
+        FrameBitmap {
+            used,
+            zero,
+            frames,
+            free: 0,
+            hint: 0,
+        }
     }
 
     /// Words of bitmap needed for `frames` frames.
@@ -136,7 +158,10 @@ impl<'a> FrameBitmap<'a> {
         set_bits(self.used, first, first + count, true);
         set_bits(self.zero, first, first + count, false);
         self.free -= count;
-        Frames { start: first * FRAME_SIZE, zeroed }
+        Frames {
+            start: first * FRAME_SIZE,
+            zeroed,
+        }
     }
 
     /// Allocate one frame.
@@ -177,7 +202,10 @@ impl<'a> FrameBitmap<'a> {
     pub fn free(&mut self, start: u64, count: u64) {
         let first = start / FRAME_SIZE;
         let last = (first + count).min(self.frames);
-        debug_assert!(all_set(self.used, first, last), "freeing a free frame near {start:#x}");
+        debug_assert!(
+            all_set(self.used, first, last),
+            "freeing a free frame near {start:#x}"
+        );
         self.free += last - first;
         set_bits(self.used, first, last, false);
         set_bits(self.zero, first, last, false);
@@ -189,7 +217,10 @@ mod tests {
     use super::*;
 
     fn bitmap(frames: u64) -> (Vec<u64>, Vec<u64>) {
-        (vec![0u64; FrameBitmap::words_for(frames)], vec![0u64; FrameBitmap::words_for(frames)])
+        (
+            vec![0u64; FrameBitmap::words_for(frames)],
+            vec![0u64; FrameBitmap::words_for(frames)],
+        )
     }
 
     #[test]
@@ -199,13 +230,25 @@ mod tests {
         fb.release_range(0x1000, 1000 * FRAME_SIZE, true);
         assert_eq!(fb.free_frames(), 999);
         let a = fb.alloc_one().unwrap();
-        assert_eq!(a, Frames { start: 0x1000, zeroed: true });
+        assert_eq!(
+            a,
+            Frames {
+                start: 0x1000,
+                zeroed: true
+            }
+        );
         let b = fb.alloc_one().unwrap();
         assert_ne!(a.start, b.start);
         fb.free(a.start, 1);
         assert_eq!(fb.free_frames(), 998);
         // Reused, and no longer known to be zero.
-        assert_eq!(fb.alloc_one(), Some(Frames { start: a.start, zeroed: false }));
+        assert_eq!(
+            fb.alloc_one(),
+            Some(Frames {
+                start: a.start,
+                zeroed: false
+            })
+        );
     }
 
     #[test]
@@ -246,7 +289,13 @@ mod tests {
         fb.release_range(60 * FRAME_SIZE, 140 * FRAME_SIZE, true);
         assert_eq!(fb.free_frames(), 80);
         let run = fb.alloc_contiguous(70, 1).unwrap();
-        assert_eq!(run, Frames { start: 60 * FRAME_SIZE, zeroed: true });
+        assert_eq!(
+            run,
+            Frames {
+                start: 60 * FRAME_SIZE,
+                zeroed: true
+            }
+        );
         fb.reserve_range(0, 200 * FRAME_SIZE);
         assert_eq!(fb.free_frames(), 0);
     }

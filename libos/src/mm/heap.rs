@@ -44,4 +44,6 @@ unsafe impl Source for FrameBacked {
 
 #[global_allocator]
 static HEAP: TalcLock<RawIrqSpinlock, FrameBacked, talc::DefaultBinning> =
-    TalcLock::new(FrameBacked { bootstrapped: false });
+    TalcLock::new(FrameBacked {
+        bootstrapped: false,
+    });

@@ -16,7 +16,8 @@ pub const NO_EXECUTE: u64 = 1 << 63;
 pub const KEPT: u64 = 1 << 9;
 const ADDRESS_MASK: u64 = 0x000F_FFFF_FFFF_F000;
 /// Flags that belong to the leaf mapping (copied when a huge page is split).
-const LEAF_FLAGS: u64 = PRESENT | WRITABLE | USER | WRITE_THROUGH | CACHE_DISABLE | GLOBAL | NO_EXECUTE | KEPT;
+const LEAF_FLAGS: u64 =
+    PRESENT | WRITABLE | USER | WRITE_THROUGH | CACHE_DISABLE | GLOBAL | NO_EXECUTE | KEPT;
 
 pub const PAGE_4K: u64 = FRAME_SIZE;
 pub const PAGE_2M: u64 = 2 * 1024 * 1024;
@@ -50,12 +51,19 @@ pub struct PageTables {
 
 impl PageTables {
     pub fn new(frames: &mut impl FrameSource) -> Option<Self> {
-        Some(PageTables { root: frames.alloc_table()? })
+        Some(PageTables {
+            root: frames.alloc_table()?,
+        })
     }
 
     /// The entry for `virt` at `level` (1 = 4 KiB PTE, 2 = 2 MiB PDE), creating intermediate tables.
     /// Splits a huge page met on the way so the result covers exactly `virt`'s page of that level.
-    fn entry(&mut self, virt: u64, level: u32, frames: &mut impl FrameSource) -> Result<&'static mut u64, MapError> {
+    fn entry(
+        &mut self,
+        virt: u64,
+        level: u32,
+        frames: &mut impl FrameSource,
+    ) -> Result<&'static mut u64, MapError> {
         let mut current = self.root;
         for l in (level + 1..=4).rev() {
             let e = &mut table(current)[index(virt, l)];
@@ -72,7 +80,14 @@ impl PageTables {
     }
 
     /// Map one page of `size` (4 KiB or 2 MiB).
-    pub fn map(&mut self, virt: u64, phys: u64, size: u64, flags: u64, frames: &mut impl FrameSource) -> Result<(), MapError> {
+    pub fn map(
+        &mut self,
+        virt: u64,
+        phys: u64,
+        size: u64,
+        flags: u64,
+        frames: &mut impl FrameSource,
+    ) -> Result<(), MapError> {
         let (level, extra) = if size == PAGE_2M { (2, HUGE) } else { (1, 0) };
         let e = self.entry(virt, level, frames)?;
         if *e & (PRESENT | KEPT) != 0 {
@@ -150,7 +165,12 @@ impl PageTables {
     }
 
     /// Make `[virt, virt+len)` (4 KiB aligned) mapped with 4 KiB leaves so parts can change.
-    pub fn split_to_4k(&mut self, virt: u64, len: u64, frames: &mut impl FrameSource) -> Result<(), MapError> {
+    pub fn split_to_4k(
+        &mut self,
+        virt: u64,
+        len: u64,
+        frames: &mut impl FrameSource,
+    ) -> Result<(), MapError> {
         let mut addr = virt;
         while addr < virt + len {
             match self.leaf(addr) {

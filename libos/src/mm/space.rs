@@ -3,7 +3,8 @@
 
 use super::frames::{FRAME_SIZE, FrameBitmap, Frames};
 use super::paging::{
-    self, CACHE_DISABLE, FrameSource, NO_EXECUTE, PAGE_1G, PAGE_2M, PAGE_4K, PageTables, USER, WRITABLE, WRITE_THROUGH,
+    self, CACHE_DISABLE, FrameSource, NO_EXECUTE, PAGE_1G, PAGE_2M, PAGE_4K, PageTables, USER,
+    WRITABLE, WRITE_THROUGH,
 };
 use crate::arch::cpu;
 use crate::bootinfo::MemoryRegion;
@@ -72,7 +73,10 @@ pub struct MemoryStats {
 pub fn stats() -> MemoryStats {
     let frames = FRAMES.lock();
     let f = frames.as_ref().expect("memory not initialised");
-    MemoryStats { total_frames: f.total_frames(), free_frames: f.free_frames() }
+    MemoryStats {
+        total_frames: f.total_frames(),
+        free_frames: f.free_frames(),
+    }
 }
 
 /// Set up frames and the final page tables. `memory` is the boot loader's map; `ram_is_zeroed`
@@ -80,7 +84,12 @@ pub fn stats() -> MemoryStats {
 /// not after GRUB or firmware ran).
 pub fn init(memory: &[MemoryRegion], ram_is_zeroed: bool, huge_1g: bool) {
     let layout = image_layout();
-    let phys_top = memory.iter().filter(|r| r.usable).map(|r| r.start + r.len).max().unwrap_or(0);
+    let phys_top = memory
+        .iter()
+        .filter(|r| r.usable)
+        .map(|r| r.start + r.len)
+        .max()
+        .unwrap_or(0);
     let frame_count = phys_top / FRAME_SIZE;
     let words = FrameBitmap::words_for(frame_count);
     let bitmap_bytes = (words * 16) as u64; // the in-use map and the known-zero map
@@ -95,7 +104,8 @@ pub fn init(memory: &[MemoryRegion], ram_is_zeroed: bool, huge_1g: bool) {
         })
         .expect("no memory for the frame bitmap");
     // SAFETY: the region is usable RAM that nothing else owns yet, identity-mapped by the boot tables.
-    let (used, zero) = unsafe { core::slice::from_raw_parts_mut(bitmap_at as *mut u64, words * 2) }.split_at_mut(words);
+    let (used, zero) = unsafe { core::slice::from_raw_parts_mut(bitmap_at as *mut u64, words * 2) }
+        .split_at_mut(words);
     let mut bitmap = FrameBitmap::new_all_used(used, zero, frame_count);
     for r in memory.iter().filter(|r| r.usable) {
         bitmap.release_range(r.start, r.start + r.len, ram_is_zeroed);
@@ -105,7 +115,8 @@ pub fn init(memory: &[MemoryRegion], ram_is_zeroed: bool, huge_1g: bool) {
     bitmap.reserve_range(layout.start, layout.end);
     bitmap.reserve_range(bitmap_at, bitmap_at + bitmap_bytes);
 
-    let tables = build_kernel_tables(&mut bitmap, memory, &layout, huge_1g).expect("out of memory building page tables");
+    let tables = build_kernel_tables(&mut bitmap, memory, &layout, huge_1g)
+        .expect("out of memory building page tables");
     // SAFETY: the new tables map all RAM identically to the boot tables, including this code and stack.
     unsafe { cpu::write_cr3(tables.root) };
     *FRAMES.lock() = Some(bitmap);
@@ -140,7 +151,11 @@ fn build_kernel_tables(
         if start >= end {
             continue;
         }
-        let (gig_start, gig_end) = if huge_1g { (start.next_multiple_of(PAGE_1G), end & !(PAGE_1G - 1)) } else { (end, end) };
+        let (gig_start, gig_end) = if huge_1g {
+            (start.next_multiple_of(PAGE_1G), end & !(PAGE_1G - 1))
+        } else {
+            (end, end)
+        };
         if gig_start < gig_end {
             tables.map_identity_range(start, gig_start, PAGE_2M, ram, &mut source)?;
             tables.map_identity_range(gig_start, gig_end, PAGE_1G, ram, &mut source)?;
@@ -162,7 +177,13 @@ pub fn map_device(phys: u64, len: u64) -> Result<(), MapError> {
     let mut addr = phys & !(PAGE_4K - 1);
     while addr < phys + len {
         if tables.translate(addr).is_none() {
-            tables.map(addr, addr, PAGE_4K, WRITABLE | NO_EXECUTE | CACHE_DISABLE | WRITE_THROUGH, &mut TableFrames(frames))?;
+            tables.map(
+                addr,
+                addr,
+                PAGE_4K,
+                WRITABLE | NO_EXECUTE | CACHE_DISABLE | WRITE_THROUGH,
+                &mut TableFrames(frames),
+            )?;
         }
         addr += PAGE_4K;
     }
@@ -184,7 +205,11 @@ fn image_page_flags(addr: u64, layout: &ImageLayout) -> u64 {
 
 /// Allocate `count` contiguous frames (not necessarily zeroed), aligned to `align` frames.
 pub fn alloc_frames_contiguous(count: u64, align: u64) -> Option<u64> {
-    FRAMES.lock().as_mut()?.alloc_contiguous(count, align).map(|f| f.start)
+    FRAMES
+        .lock()
+        .as_mut()?
+        .alloc_contiguous(count, align)
+        .map(|f| f.start)
 }
 
 pub fn free_frames(phys: u64, count: u64) {
@@ -203,9 +228,11 @@ pub fn map_anonymous(virt: u64, len: u64, flags: u64) -> Result<(), MapError> {
     let mut addr = virt;
     let end = virt + len;
     while addr < end {
-        let huge = addr % PAGE_2M == 0 && end - addr >= PAGE_2M;
+        let huge = addr.is_multiple_of(PAGE_2M) && end - addr >= PAGE_2M;
         let mapped = if huge {
-            frames.alloc_contiguous(PAGE_2M / FRAME_SIZE, PAGE_2M / FRAME_SIZE).map(|f| (f, PAGE_2M))
+            frames
+                .alloc_contiguous(PAGE_2M / FRAME_SIZE, PAGE_2M / FRAME_SIZE)
+                .map(|f| (f, PAGE_2M))
         } else {
             None
         };
@@ -285,7 +312,12 @@ pub fn protect(virt: u64, len: u64, flags: u64, accessible: bool) -> Result<(), 
 }
 
 /// Split huge pages that straddle the edges of `[virt, virt+len)` so the range can change alone.
-fn split_edges(tables: &mut PageTables, frames: &mut FrameBitmap<'static>, virt: u64, len: u64) -> Result<(), MapError> {
+fn split_edges(
+    tables: &mut PageTables,
+    frames: &mut FrameBitmap<'static>,
+    virt: u64,
+    len: u64,
+) -> Result<(), MapError> {
     for edge in [virt, virt + len] {
         if edge % PAGE_2M != 0 {
             tables.split_to_4k(edge & !(PAGE_4K - 1), PAGE_4K, &mut TableFrames(frames))?;
@@ -296,7 +328,11 @@ fn split_edges(tables: &mut PageTables, frames: &mut FrameBitmap<'static>, virt:
 
 /// Leaf flags of the page mapping `virt`, or None when unmapped.
 pub fn page_flags(virt: u64) -> Option<u64> {
-    TABLES.lock().as_ref()?.translate(virt).map(|(_, flags)| flags)
+    TABLES
+        .lock()
+        .as_ref()?
+        .translate(virt)
+        .map(|(_, flags)| flags)
 }
 
 /// Whether the service may access `[addr, addr+len)`: every page a mapped user page (and
@@ -305,13 +341,19 @@ pub fn is_accessible(addr: u64, len: u64, write: bool) -> bool {
     if len == 0 {
         return true;
     }
-    let Some(end) = addr.checked_add(len) else { return false };
+    let Some(end) = addr.checked_add(len) else {
+        return false;
+    };
     let tables = TABLES.lock();
-    let Some(tables) = tables.as_ref() else { return false };
+    let Some(tables) = tables.as_ref() else {
+        return false;
+    };
     let mut page = addr & !(PAGE_4K - 1);
     while page < end {
         match tables.translate(page) {
-            Some((_, flags)) if flags & USER != 0 && (!write || flags & WRITABLE != 0) => page += PAGE_4K,
+            Some((_, flags)) if flags & USER != 0 && (!write || flags & WRITABLE != 0) => {
+                page += PAGE_4K
+            }
             _ => return false,
         }
     }
@@ -335,7 +377,9 @@ pub use paging::MapError;
 /// pages whose frames are kept. Used by MADV_DONTNEED.
 pub fn zero(virt: u64, len: u64) {
     let tables = TABLES.lock();
-    let Some(tables) = tables.as_ref() else { return };
+    let Some(tables) = tables.as_ref() else {
+        return;
+    };
     let mut addr = virt;
     while addr < virt + len {
         if let Some((e, size)) = tables.leaf(addr) {

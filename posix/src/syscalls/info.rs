@@ -27,7 +27,11 @@ pub fn sys_getid(_f: &mut SyscallFrame) -> SysResult {
 
 /// Changing to another user is refused: there is only root.
 pub fn sys_setid(f: &mut SyscallFrame) -> SysResult {
-    if f.arg(0) as u32 == 0 { Ok(0) } else { Err(Errno::EPERM) }
+    if f.arg(0) as u32 == 0 {
+        Ok(0)
+    } else {
+        Err(Errno::EPERM)
+    }
 }
 
 pub fn sys_getgroups(f: &mut SyscallFrame) -> SysResult {
@@ -69,9 +73,15 @@ fn fill(field: &mut [core::ffi::c_char], text: &str) {
 pub fn sys_uname(f: &mut SyscallFrame) -> SysResult {
     let mut u = abi::utsname::default();
     fill(&mut u.sysname, "Linux");
-    fill(&mut u.nodename, HOSTNAME.get().map(|s| s.as_str()).unwrap_or("ferrite"));
+    fill(
+        &mut u.nodename,
+        HOSTNAME.get().map(|s| s.as_str()).unwrap_or("ferrite"),
+    );
     fill(&mut u.release, "6.1.0-ferrite");
-    fill(&mut u.version, concat!("#1 SMP Ferrite ", env!("CARGO_PKG_VERSION")));
+    fill(
+        &mut u.version,
+        concat!("#1 SMP Ferrite ", env!("CARGO_PKG_VERSION")),
+    );
     fill(&mut u.machine, "x86_64");
     fill(&mut u.domainname, "(none)");
     uaccess::write(f.arg(0), &u)?;
@@ -102,21 +112,52 @@ const RLIMIT_COUNT: usize = 16;
 const INFINITY: u64 = u64::MAX;
 
 static LIMITS: IrqMutex<[abi::rlimit; RLIMIT_COUNT]> = IrqMutex::new({
-    let mut l = [abi::rlimit { rlim_cur: INFINITY, rlim_max: INFINITY }; RLIMIT_COUNT];
-    l[abi::RLIMIT_CORE as usize] = abi::rlimit { rlim_cur: 0, rlim_max: INFINITY };
-    l[abi::RLIMIT_STACK as usize] = abi::rlimit { rlim_cur: 8 << 20, rlim_max: INFINITY };
-    l[abi::RLIMIT_NOFILE as usize] = abi::rlimit { rlim_cur: 1024, rlim_max: 4096 };
-    l[abi::RLIMIT_MEMLOCK as usize] = abi::rlimit { rlim_cur: 8 << 20, rlim_max: 8 << 20 };
-    l[abi::RLIMIT_SIGPENDING as usize] = abi::rlimit { rlim_cur: 64, rlim_max: 64 };
-    l[abi::RLIMIT_MSGQUEUE as usize] = abi::rlimit { rlim_cur: 819_200, rlim_max: 819_200 };
-    l[abi::RLIMIT_NICE as usize] = abi::rlimit { rlim_cur: 0, rlim_max: 0 };
-    l[abi::RLIMIT_RTPRIO as usize] = abi::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut l = [abi::rlimit {
+        rlim_cur: INFINITY,
+        rlim_max: INFINITY,
+    }; RLIMIT_COUNT];
+    l[abi::RLIMIT_CORE as usize] = abi::rlimit {
+        rlim_cur: 0,
+        rlim_max: INFINITY,
+    };
+    l[abi::RLIMIT_STACK as usize] = abi::rlimit {
+        rlim_cur: 8 << 20,
+        rlim_max: INFINITY,
+    };
+    l[abi::RLIMIT_NOFILE as usize] = abi::rlimit {
+        rlim_cur: 1024,
+        rlim_max: 4096,
+    };
+    l[abi::RLIMIT_MEMLOCK as usize] = abi::rlimit {
+        rlim_cur: 8 << 20,
+        rlim_max: 8 << 20,
+    };
+    l[abi::RLIMIT_SIGPENDING as usize] = abi::rlimit {
+        rlim_cur: 64,
+        rlim_max: 64,
+    };
+    l[abi::RLIMIT_MSGQUEUE as usize] = abi::rlimit {
+        rlim_cur: 819_200,
+        rlim_max: 819_200,
+    };
+    l[abi::RLIMIT_NICE as usize] = abi::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    l[abi::RLIMIT_RTPRIO as usize] = abi::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     l
 });
 
 /// The current soft limit of `resource`.
 pub fn soft_limit(resource: u32) -> u64 {
-    LIMITS.lock().get(resource as usize).map(|l| l.rlim_cur).unwrap_or(INFINITY)
+    LIMITS
+        .lock()
+        .get(resource as usize)
+        .map(|l| l.rlim_cur)
+        .unwrap_or(INFINITY)
 }
 
 fn prlimit(resource: u64, new: u64, old: u64) -> SysResult {

@@ -16,8 +16,13 @@ struct ConsoleFd {
     close_on_exec: bool,
 }
 
-static FDS: IrqMutex<[ConsoleFd; 3]> =
-    IrqMutex::new([ConsoleFd { open: true, nonblocking: false, close_on_exec: false }; 3]);
+static FDS: IrqMutex<[ConsoleFd; 3]> = IrqMutex::new(
+    [ConsoleFd {
+        open: true,
+        nonblocking: false,
+        close_on_exec: false,
+    }; 3],
+);
 
 fn console_fd(fd: u64) -> Result<ConsoleFd, Errno> {
     match FDS.lock().get(fd as usize) {
@@ -128,7 +133,12 @@ pub fn sys_ioctl(f: &mut SyscallFrame) -> SysResult {
     match request {
         abi::TIOCGWINSZ => {
             let (cols, rows) = console::winsize().ok_or(Errno::ENOTTY)?;
-            let ws = abi::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+            let ws = abi::winsize {
+                ws_row: rows,
+                ws_col: cols,
+                ws_xpixel: 0,
+                ws_ypixel: 0,
+            };
             uaccess::write(arg, &ws)?;
             Ok(0)
         }
@@ -167,7 +177,11 @@ pub fn sys_fcntl(f: &mut SyscallFrame) -> SysResult {
     let fd = console_fd(fd_number as u64)?;
     let arg = f.arg(2);
     match f.arg(1) as u32 {
-        abi::F_GETFD => Ok(if fd.close_on_exec { abi::FD_CLOEXEC as i64 } else { 0 }),
+        abi::F_GETFD => Ok(if fd.close_on_exec {
+            abi::FD_CLOEXEC as i64
+        } else {
+            0
+        }),
         abi::F_SETFD => {
             FDS.lock()[fd_number].close_on_exec = arg & abi::FD_CLOEXEC as u64 != 0;
             Ok(0)
@@ -186,7 +200,11 @@ pub fn sys_fstat(f: &mut SyscallFrame) -> SysResult {
     let st = abi::stat {
         st_mode: abi::S_IFCHR | 0o620,
         st_nlink: 1,
-        st_rdev: if console::mode() == Mode::Tty { (136 << 8) as u64 } else { 0 }, // /dev/pts/0
+        st_rdev: if console::mode() == Mode::Tty {
+            (136 << 8) as u64
+        } else {
+            0
+        }, // /dev/pts/0
         st_blksize: 1024,
         ..Default::default()
     };

@@ -25,8 +25,10 @@ struct ServiceMemory {
     brk: u64,
 }
 
-static MEMORY: IrqMutex<ServiceMemory> =
-    IrqMutex::new(ServiceMemory { areas: VmaSet::new(MMAP_BASE, MMAP_LIMIT), brk: BRK_BASE });
+static MEMORY: IrqMutex<ServiceMemory> = IrqMutex::new(ServiceMemory {
+    areas: VmaSet::new(MMAP_BASE, MMAP_LIMIT),
+    brk: BRK_BASE,
+});
 
 #[cfg(target_os = "none")]
 mod backend {
@@ -103,10 +105,17 @@ pub fn map_anonymous(hint: u64, len: u64, prot: u32, fixed: bool, noreplace: boo
         }
         hint
     } else {
-        memory.areas.find_free(len, hint & !(PAGE - 1)).ok_or(Errno::ENOMEM)?
+        memory
+            .areas
+            .find_free(len, hint & !(PAGE - 1))
+            .ok_or(Errno::ENOMEM)?
     };
     populate(start, start + len, prot)?;
-    memory.areas.insert(Vma { start, end: start + len, prot });
+    memory.areas.insert(Vma {
+        start,
+        end: start + len,
+        prot,
+    });
     Ok(start as i64)
 }
 
@@ -119,9 +128,19 @@ pub fn reserve_aligned(len: u64, align: u64, offset: u64) -> Option<u64> {
 }
 
 pub fn sys_mmap(f: &mut SyscallFrame) -> SysResult {
-    let (addr, len, prot, flags, fd, offset) = (f.arg(0), f.arg(1), f.arg(2) as u32, f.arg(3) as u32, f.arg(4) as i32, f.arg(5));
+    let (addr, len, prot, flags, fd, offset) = (
+        f.arg(0),
+        f.arg(1),
+        f.arg(2) as u32,
+        f.arg(3) as u32,
+        f.arg(4) as i32,
+        f.arg(5),
+    );
     let sharing = flags & (abi::MAP_SHARED | abi::MAP_PRIVATE | abi::MAP_SHARED_VALIDATE);
-    if sharing == 0 || sharing == (abi::MAP_SHARED | abi::MAP_PRIVATE) || prot & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0 {
+    if sharing == 0
+        || sharing == (abi::MAP_SHARED | abi::MAP_PRIVATE)
+        || prot & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0
+    {
         return Err(Errno::EINVAL);
     }
     if flags & abi::MAP_GROWSDOWN != 0 {
@@ -130,7 +149,11 @@ pub fn sys_mmap(f: &mut SyscallFrame) -> SysResult {
     }
     if flags & abi::MAP_ANONYMOUS == 0 {
         // No file-backed mappings until the VFS exists: the only descriptors are the console's.
-        return Err(if (0..3).contains(&fd) { Errno::ENODEV } else { Errno::EBADF });
+        return Err(if (0..3).contains(&fd) {
+            Errno::ENODEV
+        } else {
+            Errno::EBADF
+        });
     }
     if offset % PAGE != 0 {
         return Err(Errno::EINVAL);
@@ -139,11 +162,17 @@ pub fn sys_mmap(f: &mut SyscallFrame) -> SysResult {
     if fixed && addr % PAGE != 0 {
         return Err(Errno::EINVAL);
     }
-    map_anonymous(addr, len, prot, fixed, flags & abi::MAP_FIXED_NOREPLACE != 0)
+    map_anonymous(
+        addr,
+        len,
+        prot,
+        fixed,
+        flags & abi::MAP_FIXED_NOREPLACE != 0,
+    )
 }
 
 fn check_range(addr: u64, len: u64) -> Result<u64, Errno> {
-    if addr % PAGE != 0 {
+    if !addr.is_multiple_of(PAGE) {
         return Err(Errno::EINVAL);
     }
     let len = page_round_up(len).ok_or(Errno::EINVAL)?;
@@ -209,9 +238,14 @@ pub fn sys_mremap(f: &mut SyscallFrame) -> SysResult {
         return Ok(old as i64);
     }
     let grow_end = old + new_len;
-    if memory.areas.contains_range(old, grow_end) && !memory.areas.overlaps(old + old_len, grow_end) {
+    if memory.areas.contains_range(old, grow_end) && !memory.areas.overlaps(old + old_len, grow_end)
+    {
         populate(old + old_len, grow_end, area.prot)?;
-        memory.areas.insert(Vma { start: old + old_len, end: grow_end, prot: area.prot });
+        memory.areas.insert(Vma {
+            start: old + old_len,
+            end: grow_end,
+            prot: area.prot,
+        });
         memory.areas.protect(old, grow_end, area.prot); // merges the two areas
         return Ok(old as i64);
     }
@@ -224,9 +258,14 @@ pub fn sys_mremap(f: &mut SyscallFrame) -> SysResult {
     // writable) and do not overlap.
     unsafe { core::ptr::copy_nonoverlapping(old as *const u8, new as *mut u8, old_len as usize) };
     if area.prot != area.prot | PROT_READ | PROT_WRITE {
-        backend::protect(new, new_len, page_flags(area.prot), accessible(area.prot)).map_err(map_error)?;
+        backend::protect(new, new_len, page_flags(area.prot), accessible(area.prot))
+            .map_err(map_error)?;
     }
-    memory.areas.insert(Vma { start: new, end: new + new_len, prot: area.prot });
+    memory.areas.insert(Vma {
+        start: new,
+        end: new + new_len,
+        prot: area.prot,
+    });
     for piece in memory.areas.remove(old, old + old_len) {
         backend::unmap(piece.start, piece.end - piece.start);
     }
@@ -272,7 +311,9 @@ pub fn sys_msync(f: &mut SyscallFrame) -> SysResult {
     let len = check_range(addr, f.arg(1))?;
     let flags = f.arg(2) as u32;
     let async_and_sync = abi::MS_ASYNC | abi::MS_SYNC;
-    if flags & !(async_and_sync | abi::MS_INVALIDATE) != 0 || flags & async_and_sync == async_and_sync {
+    if flags & !(async_and_sync | abi::MS_INVALIDATE) != 0
+        || flags & async_and_sync == async_and_sync
+    {
         return Err(Errno::EINVAL);
     }
     if len > 0 && !MEMORY.lock().areas.fully_mapped(addr, addr + len) {
@@ -297,13 +338,14 @@ pub fn sys_brk(f: &mut SyscallFrame) -> SysResult {
     let requested = f.arg(0);
     let mut memory = MEMORY.lock();
     let current = memory.brk;
-    if requested < BRK_BASE || requested > BRK_LIMIT {
+    if !(BRK_BASE..=BRK_LIMIT).contains(&requested) {
         return Ok(current as i64);
     }
     let old_top = page_round_up(current).unwrap_or(current);
     let new_top = page_round_up(requested).unwrap_or(requested);
     if new_top > old_top {
-        if backend::map_anonymous(old_top, new_top - old_top, USER | WRITABLE | NO_EXECUTE).is_err() {
+        if backend::map_anonymous(old_top, new_top - old_top, USER | WRITABLE | NO_EXECUTE).is_err()
+        {
             return Ok(current as i64);
         }
     } else if new_top < old_top {
@@ -318,22 +360,49 @@ mod tests {
     use super::*;
 
     fn frame(nr: u64, args: [u64; 6]) -> SyscallFrame {
-        SyscallFrame { rax: nr, rdi: args[0], rsi: args[1], rdx: args[2], r10: args[3], r8: args[4], r9: args[5], ..Default::default() }
+        SyscallFrame {
+            rax: nr,
+            rdi: args[0],
+            rsi: args[1],
+            rdx: args[2],
+            r10: args[3],
+            r8: args[4],
+            r9: args[5],
+            ..Default::default()
+        }
     }
 
     #[test]
     fn mmap_validates_flags() {
         let rw = (PROT_READ | PROT_WRITE) as u64;
         let anon_private = (abi::MAP_ANONYMOUS | abi::MAP_PRIVATE) as u64;
-        assert_eq!(sys_mmap(&mut frame(9, [0, 0, rw, anon_private, u64::MAX, 0])), Err(Errno::EINVAL));
-        assert_eq!(sys_mmap(&mut frame(9, [0, 4096, rw, abi::MAP_ANONYMOUS as u64, u64::MAX, 0])), Err(Errno::EINVAL));
-        assert_eq!(sys_mmap(&mut frame(9, [0, 4096, rw, abi::MAP_PRIVATE as u64, 7, 0])), Err(Errno::EBADF));
+        assert_eq!(
+            sys_mmap(&mut frame(9, [0, 0, rw, anon_private, u64::MAX, 0])),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            sys_mmap(&mut frame(
+                9,
+                [0, 4096, rw, abi::MAP_ANONYMOUS as u64, u64::MAX, 0]
+            )),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            sys_mmap(&mut frame(9, [0, 4096, rw, abi::MAP_PRIVATE as u64, 7, 0])),
+            Err(Errno::EBADF)
+        );
         let a = sys_mmap(&mut frame(9, [0, 4096, rw, anon_private, u64::MAX, 0])).unwrap() as u64;
-        assert!(a >= MMAP_BASE && a % PAGE == 0);
+        assert!(a >= MMAP_BASE && a.is_multiple_of(PAGE));
         let noreplace = (abi::MAP_ANONYMOUS | abi::MAP_PRIVATE | abi::MAP_FIXED_NOREPLACE) as u64;
-        assert_eq!(sys_mmap(&mut frame(9, [a, 4096, rw, noreplace, u64::MAX, 0])), Err(Errno::EEXIST));
+        assert_eq!(
+            sys_mmap(&mut frame(9, [a, 4096, rw, noreplace, u64::MAX, 0])),
+            Err(Errno::EEXIST)
+        );
         assert_eq!(sys_munmap(&mut frame(11, [a, 4096, 0, 0, 0, 0])), Ok(0));
-        assert_eq!(sys_mprotect(&mut frame(10, [a, 4096, rw, 0, 0, 0])), Err(Errno::ENOMEM));
+        assert_eq!(
+            sys_mprotect(&mut frame(10, [a, 4096, rw, 0, 0, 0])),
+            Err(Errno::ENOMEM)
+        );
     }
 
     #[test]
@@ -342,6 +411,9 @@ mod tests {
         assert!(current >= BRK_BASE);
         let grown = sys_brk(&mut frame(12, [current + 10_000, 0, 0, 0, 0, 0])).unwrap() as u64;
         assert_eq!(grown, current + 10_000);
-        assert_eq!(sys_brk(&mut frame(12, [1, 0, 0, 0, 0, 0])).unwrap() as u64, grown);
+        assert_eq!(
+            sys_brk(&mut frame(12, [1, 0, 0, 0, 0, 0])).unwrap() as u64,
+            grown
+        );
     }
 }

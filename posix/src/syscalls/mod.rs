@@ -180,7 +180,12 @@ mod tests {
     #[test]
     fn table_names_match_linux_numbers() {
         for e in ENTRIES {
-            assert_eq!(name_of(e.number as u64), e.name, "entry {} is misnumbered", e.name);
+            assert_eq!(
+                name_of(e.number as u64),
+                e.name,
+                "entry {} is misnumbered",
+                e.name
+            );
         }
         let mut numbers: alloc::vec::Vec<u32> = ENTRIES.iter().map(|e| e.number).collect();
         numbers.sort();
@@ -190,9 +195,15 @@ mod tests {
 
     #[test]
     fn unknown_numbers_are_enosys() {
-        let mut frame = SyscallFrame { rax: 449, ..Default::default() };
+        let mut frame = SyscallFrame {
+            rax: 449,
+            ..Default::default()
+        };
         assert_eq!(dispatch(&mut frame), -38);
-        let mut frame = SyscallFrame { rax: 100_000, ..Default::default() };
+        let mut frame = SyscallFrame {
+            rax: 100_000,
+            ..Default::default()
+        };
         assert_eq!(dispatch(&mut frame), -38);
     }
 }

@@ -22,8 +22,14 @@ const SIG_DFL: u64 = 0;
 const SIG_IGN: u64 = 1;
 const SA_RESTORER: u64 = 0x0400_0000;
 
-static ACTIONS: IrqMutex<[k_sigaction; NSIG as usize]> =
-    IrqMutex::new([k_sigaction { handler: 0, flags: 0, restorer: 0, mask: 0 }; NSIG as usize]);
+static ACTIONS: IrqMutex<[k_sigaction; NSIG as usize]> = IrqMutex::new(
+    [k_sigaction {
+        handler: 0,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    }; NSIG as usize],
+);
 
 fn bit(sig: u64) -> u64 {
     1 << (sig - 1)
@@ -34,7 +40,11 @@ fn unblockable() -> u64 {
 }
 
 fn valid(sig: u64) -> Result<u64, Errno> {
-    if (1..=NSIG).contains(&sig) { Ok(sig) } else { Err(Errno::EINVAL) }
+    if (1..=NSIG).contains(&sig) {
+        Ok(sig)
+    } else {
+        Err(Errno::EINVAL)
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -54,12 +64,43 @@ fn default_action(sig: u64) -> DefaultAction {
 
 pub fn signal_name(sig: u64) -> &'static str {
     const NAMES: [&str; 32] = [
-        "0", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL", "SIGUSR1",
-        "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP",
-        "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR",
+        "0",
+        "SIGHUP",
+        "SIGINT",
+        "SIGQUIT",
+        "SIGILL",
+        "SIGTRAP",
+        "SIGABRT",
+        "SIGBUS",
+        "SIGFPE",
+        "SIGKILL",
+        "SIGUSR1",
+        "SIGSEGV",
+        "SIGUSR2",
+        "SIGPIPE",
+        "SIGALRM",
+        "SIGTERM",
+        "SIGSTKFLT",
+        "SIGCHLD",
+        "SIGCONT",
+        "SIGSTOP",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGURG",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGVTALRM",
+        "SIGPROF",
+        "SIGWINCH",
+        "SIGIO",
+        "SIGPWR",
         "SIGSYS",
     ];
-    NAMES.get(sig as usize).copied().unwrap_or("a real-time signal")
+    NAMES
+        .get(sig as usize)
+        .copied()
+        .unwrap_or("a real-time signal")
 }
 
 /// End the VM as if the process had been killed by `sig`.
@@ -144,7 +185,7 @@ fn save_fpu(area: u64) -> Result<(), Errno> {
 }
 
 fn restore_fpu(area: u64) -> Result<(), Errno> {
-    if area % 16 != 0 {
+    if !area.is_multiple_of(16) {
         return Err(Errno::EFAULT);
     }
     let source = uaccess::slice(area, FPU_AREA)?;
@@ -162,7 +203,13 @@ fn restore_fpu(area: u64) -> Result<(), Errno> {
 }
 
 /// Build a signal frame for `sig` on the service's stack and make the return go to the handler.
-fn setup_frame(frame: &mut SyscallFrame, rax: i64, sig: u64, action: &k_sigaction, code: i32) -> Result<(), Errno> {
+fn setup_frame(
+    frame: &mut SyscallFrame,
+    rax: i64,
+    sig: u64,
+    action: &k_sigaction,
+    code: i32,
+) -> Result<(), Errno> {
     if action.flags & SA_RESTORER == 0 {
         return Err(Errno::EFAULT); // x86-64 handlers must return through sa_restorer
     }
@@ -170,7 +217,11 @@ fn setup_frame(frame: &mut SyscallFrame, rax: i64, sig: u64, action: &k_sigactio
     let on_alt_stack = alt_flags & abi::SS_DISABLE as i32 == 0
         && action.flags & abi::SA_ONSTACK as u64 != 0
         && !(frame.rsp > alt_sp && frame.rsp <= alt_sp + alt_size);
-    let mut sp = if on_alt_stack { alt_sp + alt_size } else { frame.rsp - abi_red_zone() };
+    let mut sp = if on_alt_stack {
+        alt_sp + alt_size
+    } else {
+        frame.rsp - abi_red_zone()
+    };
     sp = (sp - FPU_AREA) & !63;
     let fpu_at = sp;
     save_fpu(fpu_at)?;
@@ -182,7 +233,11 @@ fn setup_frame(frame: &mut SyscallFrame, rax: i64, sig: u64, action: &k_sigactio
         uc: UContext {
             flags: 0,
             link: 0,
-            stack: stack_t { ss_sp: alt_sp, ss_flags: alt_flags, ss_size: alt_size },
+            stack: stack_t {
+                ss_sp: alt_sp,
+                ss_flags: alt_flags,
+                ss_size: alt_size,
+            },
             mcontext: SigContext {
                 r8: frame.r8,
                 r9: frame.r9,
@@ -268,7 +323,7 @@ pub fn deliver_pending(frame: &mut SyscallFrame, rax: i64) -> i64 {
                 DefaultAction::Ignore | DefaultAction::Stop => continue,
             },
             _ => {
-                if setup_frame(frame, rax, sig, &action, abi::SI_TKILL as i32).is_err() {
+                if setup_frame(frame, rax, sig, &action, abi::SI_TKILL).is_err() {
                     // As Linux: a frame that cannot be written kills with SIGSEGV.
                     terminate_by_signal(abi::SIGSEGV as u64);
                 }
@@ -286,7 +341,10 @@ fn send_to_self(sig: u64) -> SysResult {
     let sig = valid(sig)?;
     let handler = ACTIONS.lock()[sig as usize - 1].handler;
     if handler == SIG_DFL && default_action(sig) == DefaultAction::Stop {
-        ferrite_libos::kprintln!("{} would stop the service; stopping is not supported", signal_name(sig));
+        ferrite_libos::kprintln!(
+            "{} would stop the service; stopping is not supported",
+            signal_name(sig)
+        );
         return Err(Errno::ENOSYS);
     }
     thread::current().lock().pending_signals |= bit(sig);
@@ -355,7 +413,11 @@ pub fn sys_rt_sigprocmask(f: &mut SyscallFrame) -> SysResult {
     if size != 8 {
         return Err(Errno::EINVAL);
     }
-    let new_set = if set != 0 { Some(uaccess::read::<u64>(set)?) } else { None };
+    let new_set = if set != 0 {
+        Some(uaccess::read::<u64>(set)?)
+    } else {
+        None
+    };
     let previous = thread::current().lock().signal_mask;
     if old != 0 {
         uaccess::write(old, &previous)?;
@@ -385,7 +447,14 @@ pub fn sys_sigaltstack(f: &mut SyscallFrame) -> SysResult {
     let (new, old) = (f.arg(0), f.arg(1));
     let current = thread::current().lock().alt_stack;
     if old != 0 {
-        uaccess::write(old, &stack_t { ss_sp: current.0, ss_flags: current.1, ss_size: current.2 })?;
+        uaccess::write(
+            old,
+            &stack_t {
+                ss_sp: current.0,
+                ss_flags: current.1,
+                ss_size: current.2,
+            },
+        )?;
     }
     if new != 0 {
         let s: stack_t = uaccess::read(new)?;
@@ -419,7 +488,9 @@ pub fn sys_tkill(f: &mut SyscallFrame) -> SysResult {
 }
 
 pub fn sys_tgkill(f: &mut SyscallFrame) -> SysResult {
-    if f.arg(0) as i32 != thread::MAIN_TID as i32 || f.arg(1) as i32 != thread::current().lock().tid as i32 {
+    if f.arg(0) as i32 != thread::MAIN_TID as i32
+        || f.arg(1) as i32 != thread::current().lock().tid as i32
+    {
         return Err(Errno::ESRCH);
     }
     send_to_self(f.arg(2))

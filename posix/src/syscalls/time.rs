@@ -59,21 +59,29 @@ pub fn add_waiting(ns: u64) {
 fn clock_now(clock: u64) -> Result<u64, Errno> {
     Ok(match clock as u32 {
         abi::CLOCK_REALTIME | abi::CLOCK_REALTIME_COARSE | abi::CLOCK_TAI => realtime_ns(),
-        abi::CLOCK_MONOTONIC | abi::CLOCK_MONOTONIC_RAW | abi::CLOCK_MONOTONIC_COARSE | abi::CLOCK_BOOTTIME => monotonic_ns(),
+        abi::CLOCK_MONOTONIC
+        | abi::CLOCK_MONOTONIC_RAW
+        | abi::CLOCK_MONOTONIC_COARSE
+        | abi::CLOCK_BOOTTIME => monotonic_ns(),
         abi::CLOCK_PROCESS_CPUTIME_ID | abi::CLOCK_THREAD_CPUTIME_ID => cpu_time_ns(),
         _ => return Err(Errno::EINVAL),
     })
 }
 
 fn to_timespec(ns: u64) -> abi::timespec {
-    abi::timespec { tv_sec: (ns / NS_PER_SEC) as i64, tv_nsec: (ns % NS_PER_SEC) as i64 }
+    abi::timespec {
+        tv_sec: (ns / NS_PER_SEC) as i64,
+        tv_nsec: (ns % NS_PER_SEC) as i64,
+    }
 }
 
 fn from_timespec(ts: &abi::timespec) -> Result<u64, Errno> {
     if ts.tv_sec < 0 || !(0..NS_PER_SEC as i64).contains(&ts.tv_nsec) {
         return Err(Errno::EINVAL);
     }
-    Ok((ts.tv_sec as u64).saturating_mul(NS_PER_SEC).saturating_add(ts.tv_nsec as u64))
+    Ok((ts.tv_sec as u64)
+        .saturating_mul(NS_PER_SEC)
+        .saturating_add(ts.tv_nsec as u64))
 }
 
 pub fn sys_clock_gettime(f: &mut SyscallFrame) -> SysResult {
@@ -93,7 +101,10 @@ pub fn sys_clock_getres(f: &mut SyscallFrame) -> SysResult {
 pub fn sys_gettimeofday(f: &mut SyscallFrame) -> SysResult {
     let now = realtime_ns();
     if f.arg(0) != 0 {
-        let tv = abi::timeval { tv_sec: (now / NS_PER_SEC) as i64, tv_usec: ((now % NS_PER_SEC) / 1000) as i64 };
+        let tv = abi::timeval {
+            tv_sec: (now / NS_PER_SEC) as i64,
+            tv_usec: ((now % NS_PER_SEC) / 1000) as i64,
+        };
         uaccess::write(f.arg(0), &tv)?;
     }
     if f.arg(1) != 0 {
@@ -122,11 +133,19 @@ pub fn sys_clock_nanosleep(f: &mut SyscallFrame) -> SysResult {
     let request: abi::timespec = uaccess::read(request)?;
     let value = from_timespec(&request)?;
     let now = match clock as u32 {
-        abi::CLOCK_REALTIME | abi::CLOCK_MONOTONIC | abi::CLOCK_BOOTTIME | abi::CLOCK_TAI => clock_now(clock)?,
-        abi::CLOCK_PROCESS_CPUTIME_ID | abi::CLOCK_THREAD_CPUTIME_ID => return Err(Errno::EOPNOTSUPP),
+        abi::CLOCK_REALTIME | abi::CLOCK_MONOTONIC | abi::CLOCK_BOOTTIME | abi::CLOCK_TAI => {
+            clock_now(clock)?
+        }
+        abi::CLOCK_PROCESS_CPUTIME_ID | abi::CLOCK_THREAD_CPUTIME_ID => {
+            return Err(Errno::EOPNOTSUPP);
+        }
         _ => return Err(Errno::EINVAL),
     };
-    let remaining = if flags & abi::TIMER_ABSTIME != 0 { value.saturating_sub(now) } else { value };
+    let remaining = if flags & abi::TIMER_ABSTIME != 0 {
+        value.saturating_sub(now)
+    } else {
+        value
+    };
     wait_until(monotonic_ns().saturating_add(remaining));
     Ok(0)
 }
@@ -134,7 +153,12 @@ pub fn sys_clock_nanosleep(f: &mut SyscallFrame) -> SysResult {
 pub fn sys_times(f: &mut SyscallFrame) -> SysResult {
     let ticks = |ns: u64| (ns / (NS_PER_SEC / CLOCK_TICKS_PER_SEC)) as i64;
     if f.arg(0) != 0 {
-        let t = abi::tms { tms_utime: ticks(cpu_time_ns()), tms_stime: 0, tms_cutime: 0, tms_cstime: 0 };
+        let t = abi::tms {
+            tms_utime: ticks(cpu_time_ns()),
+            tms_stime: 0,
+            tms_cutime: 0,
+            tms_cstime: 0,
+        };
         uaccess::write(f.arg(0), &t)?;
     }
     Ok(ticks(monotonic_ns()))
@@ -148,7 +172,10 @@ pub fn sys_getrusage(f: &mut SyscallFrame) -> SysResult {
         _ => return Err(Errno::EINVAL),
     };
     let usage = abi::rusage {
-        ru_utime: abi::timeval { tv_sec: (cpu / NS_PER_SEC) as i64, tv_usec: ((cpu % NS_PER_SEC) / 1000) as i64 },
+        ru_utime: abi::timeval {
+            tv_sec: (cpu / NS_PER_SEC) as i64,
+            tv_usec: ((cpu % NS_PER_SEC) / 1000) as i64,
+        },
         ..Default::default()
     };
     uaccess::write(f.arg(1), &usage)?;
@@ -161,9 +188,27 @@ mod tests {
 
     #[test]
     fn timespec_validation() {
-        assert_eq!(from_timespec(&abi::timespec { tv_sec: 1, tv_nsec: 5 }), Ok(NS_PER_SEC + 5));
-        assert_eq!(from_timespec(&abi::timespec { tv_sec: -1, tv_nsec: 0 }), Err(Errno::EINVAL));
-        assert_eq!(from_timespec(&abi::timespec { tv_sec: 0, tv_nsec: NS_PER_SEC as i64 }), Err(Errno::EINVAL));
+        assert_eq!(
+            from_timespec(&abi::timespec {
+                tv_sec: 1,
+                tv_nsec: 5
+            }),
+            Ok(NS_PER_SEC + 5)
+        );
+        assert_eq!(
+            from_timespec(&abi::timespec {
+                tv_sec: -1,
+                tv_nsec: 0
+            }),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            from_timespec(&abi::timespec {
+                tv_sec: 0,
+                tv_nsec: NS_PER_SEC as i64
+            }),
+            Err(Errno::EINVAL)
+        );
     }
 
     #[test]
