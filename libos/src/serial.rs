@@ -5,34 +5,31 @@ use crate::arch::port::{inb, outb};
 const COM1: u16 = 0x3F8;
 const DATA: u16 = COM1;
 const INTERRUPT_ENABLE: u16 = COM1 + 1;
-const FIFO_CONTROL: u16 = COM1 + 2;
 const LINE_CONTROL: u16 = COM1 + 3;
 const MODEM_CONTROL: u16 = COM1 + 4;
 const LINE_STATUS: u16 = COM1 + 5;
 const LSR_DATA_READY: u8 = 1;
 const LSR_THR_EMPTY: u8 = 1 << 5;
-/// The transmit FIFO of a 16550A holds 16 bytes: one status read per 16 bytes written.
-const TX_FIFO: usize = 16;
 
+/// Initialise the UART: 115200 8N1, no interrupts. The FIFOs stay off: switching them on flushes
+/// the receiver, which would drop input the runner sent before the kernel got here, while without
+/// them QEMU holds further input back until the one received byte is read.
 pub fn init() {
     outb(INTERRUPT_ENABLE, 0x00);
     outb(LINE_CONTROL, 0x80); // divisor latch
     outb(DATA, 0x01); // 115200 baud
     outb(INTERRUPT_ENABLE, 0x00);
     outb(LINE_CONTROL, 0x03); // 8N1
-    outb(FIFO_CONTROL, 0xC7); // enable and clear FIFOs
     outb(MODEM_CONTROL, 0x03); // DTR, RTS
 }
 
-/// Write bytes, waiting for the transmit FIFO to drain before each block of 16.
+/// Write bytes, each once the transmitter holding register is free.
 pub fn write(bytes: &[u8]) {
-    for chunk in bytes.chunks(TX_FIFO) {
+    for &b in bytes {
         while inb(LINE_STATUS) & LSR_THR_EMPTY == 0 {
             core::hint::spin_loop();
         }
-        for &b in chunk {
-            outb(DATA, b);
-        }
+        outb(DATA, b);
     }
 }
 
