@@ -1,7 +1,7 @@
 #!/bin/sh
 # Which glibc-ABI symbols do libstdc++/libsupc++ and glibc-header-compiled
 # code need that musl's libc.a (plus gcc's own libraries) does not define?
-# Compiles probe_c.c / probe_cxx.cc against glibc's headers at -O2 with
+# Compiles probe_c.c, probe_cxx.cc and probe_cxx20.cc against glibc's headers at -O2 with
 # _FORTIFY_SOURCE unset, =2 and =3, builds libferrite_rt.a from the sources,
 # and prints:
 #   provided  - missing from musl, defined by libferrite_rt.a
@@ -27,12 +27,13 @@ for lvl in 0 2 3; do
 	f=""; [ "$lvl" = 0 ] || f="-D_FORTIFY_SOURCE=$lvl"
 	gcc -O2 $f -w -c "$here/probe_c.c" -o "$tmp/probe_c_$lvl.o"
 	g++ -std=gnu++17 -O2 $f -w -c "$here/probe_cxx.cc" -o "$tmp/probe_cxx_$lvl.o"
+	g++ -std=gnu++20 -O2 $f -w -c "$here/probe_cxx20.cc" -o "$tmp/probe_cxx20_$lvl.o"
 done
 
 undef() { nm -u "$@" 2>/dev/null | awk '$1 == "U" { print $2 }' | sort -u; }
 defs() { nm --defined-only "$@" 2>/dev/null | awk 'NF == 3 && $2 ~ /^([A-TV-Z]|u)$/ { print $3 }' | sort -u; }
 
-undef "$G/libstdc++.a" "$G/libsupc++.a" "$tmp"/probe_*.o > "$tmp/need"
+undef "$G/libstdc++.a" "$G/libsupc++.a" "$G/libgcc_eh.a" "$tmp"/probe_*.o > "$tmp/need"
 defs "$M/libc.a" "$M/libm.a" "$M/crt1.o" "$M/crti.o" "$M/crtn.o" "$G/crtbeginT.o" \
 	"$G/crtend.o" "$G/libstdc++.a" "$G/libsupc++.a" "$G/libgcc.a" "$G/libgcc_eh.a" \
 	"$tmp"/probe_*.o > "$tmp/have"
