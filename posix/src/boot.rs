@@ -129,8 +129,28 @@ fn micros(ticks: u64) -> u64 {
     time::scale().ticks_to_ns(ticks) / 1000
 }
 
-/// Watch the first instruction of `main` with debug register 0, so the boot log can give the
-/// time from the first boot instruction to `main` exactly.
+/// The first byte of `main`, replaced by a breakpoint while the boot log waits for `main`.
+static MAIN_FIRST_BYTE: AtomicU64 = AtomicU64::new(0);
+
+/// Write `byte` into the (read-only) text at `addr`.
+fn patch_text(addr: u64, byte: u8) {
+    // SAFETY: CR0.WP is cleared only around one byte write to the image's own text, with
+    // interrupts off, on the only running CPU; the byte replaces or restores an instruction byte.
+    unsafe {
+        core::arch::asm!(
+            "pushfq", "cli",
+            "mov {tmp}, cr0", "btr {tmp}, 16", "mov cr0, {tmp}",
+            "mov byte ptr [{addr}], {byte}",
+            "bts {tmp}, 16", "mov cr0, {tmp}",
+            "popfq",
+            addr = in(reg) addr, byte = in(reg_byte) byte, tmp = out(reg) _,
+        )
+    }
+}
+
+/// Put a breakpoint on the first instruction of `main`, so the boot log can give the time from
+/// the first boot instruction to `main` exactly (debug registers would be neater, but the
+/// instruction emulator of the development hosts' KVM ignores them).
 fn watch_main() {
     let Some(symbols) = ferrite_libos::symbols::image_symbols() else {
         return;
@@ -138,22 +158,24 @@ fn watch_main() {
     let Some(main) = symbols.find("main") else {
         return;
     };
+    // SAFETY: `main` is in the image's text, mapped readable.
+    let original = unsafe { core::ptr::read_volatile(main as *const u8) };
+    MAIN_FIRST_BYTE.store(original as u64, Ordering::Relaxed);
     MAIN_ADDRESS.store(main, Ordering::Relaxed);
-    // SAFETY: DR0 = address, DR7 = local enable of breakpoint 0 on execution (R/W0 = 00, LEN0 = 00).
-    unsafe {
-        core::arch::asm!("mov dr0, {}", "mov dr7, {}", in(reg) main, in(reg) 1u64, options(nostack))
-    };
+    patch_text(main, 0xCC);
 }
 
-/// The #DB handler's part: true if this was the main breakpoint (now disarmed and logged).
-pub fn main_reached() -> bool {
-    let main = MAIN_ADDRESS.swap(0, Ordering::Relaxed);
-    if main == 0 {
+/// The #BP handler's part: if this is the breakpoint on `main`, restore the instruction, point
+/// `rip` back at it, log the boot time and return true.
+pub fn main_reached(rip: &mut u64) -> bool {
+    let main = MAIN_ADDRESS.load(Ordering::Relaxed);
+    if main == 0 || *rip != main + 1 {
         return false;
     }
     let now = cpu::rdtsc();
-    // SAFETY: disarm the breakpoint.
-    unsafe { core::arch::asm!("mov dr7, {}", in(reg) 0u64, options(nostack)) };
+    MAIN_ADDRESS.store(0, Ordering::Relaxed);
+    patch_text(main, MAIN_FIRST_BYTE.load(Ordering::Relaxed) as u8);
+    *rip = main;
     let entry = boot::boot_tsc();
     kprintln!(
         "boot: {} us from the first instruction to main ({} us in the kernel, {} us in libc start-up)",

@@ -136,7 +136,7 @@ fn syscall_from_fault(frame: &mut InterruptFrame) {
 #[unsafe(no_mangle)]
 extern "C" fn ferrite_interrupt_dispatch(frame: &mut InterruptFrame) {
     match frame.vector {
-        1 if crate::boot::main_reached() => {}
+        3 if crate::boot::main_reached(&mut frame.rip) => {}
         13 if is_syscall_in_ring3(frame) => syscall_from_fault(frame),
         // Spurious interrupts: the legacy PIC's IRQ 7/15 and the local APIC's spurious vector.
         0x27 | 0x2F | 0xFF => {}

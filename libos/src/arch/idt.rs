@@ -138,11 +138,13 @@ pub fn build() {
     for vector in 0..256 {
         let handler = stubs + 16 * vector as u64;
         let ist = ist_for_vector(vector) as u64;
-        // Interrupt gate (type 0xE), present, DPL 0.
+        // Interrupt gate (type 0xE), present; DPL 3 only for `int3` so the service's breakpoints
+        // (and the boot log's) reach the kernel, DPL 0 (a #GP for `int n` from ring 3) otherwise.
+        let attributes: u64 = if vector == 3 { 0xEE } else { 0x8E };
         let low = (handler & 0xFFFF)
             | ((KERNEL_CODE as u64) << 16)
             | (ist << 32)
-            | (0x8E << 40)
+            | (attributes << 40)
             | ((handler >> 16) & 0xFFFF) << 48;
         let high = handler >> 32;
         // SAFETY: single-threaded boot; no CPU has loaded the IDT yet.
