@@ -2,6 +2,7 @@
 //! Anything not in the table returns ENOSYS and is reported once on the console by name.
 //! `docs/syscalls.md` is generated from `ENTRIES` (see the `syscalls_doc` test).
 
+pub mod doc;
 pub mod info;
 pub mod io;
 pub mod memory;
