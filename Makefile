@@ -1,0 +1,36 @@
+# Ferrite: top-level tasks. `tools/setup.sh` installs what these need.
+FERRITE := bin/ferrite
+EXAMPLES_BUILD := build/examples
+
+.PHONY: all demo examples test check lint unit guest clean
+
+all: examples
+
+examples:
+	cmake -S examples -B $(EXAMPLES_BUILD) -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/ferrite.cmake >/dev/null
+	cmake --build $(EXAMPLES_BUILD) -j 2
+
+# Boot the C++ example and show its exit status.
+demo: examples
+	@echo "== ferrite run $(EXAMPLES_BUILD)/hello-cpp/hello-cpp.elf -- 21"
+	@$(FERRITE) run $(EXAMPLES_BUILD)/hello-cpp/hello-cpp.elf -- 21; echo "== exit status $$?"
+
+# The whole test suite: formatting, lints, host unit tests, and the guest tests (every test
+# program built as a Ferrite image and as a native musl executable, both run and compared).
+test: lint
+	cargo test --workspace
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p ferrite-libos -p ferrite-smp -p ferrite-posix --target x86_64-unknown-none -- -D warnings
+
+unit:
+	cargo test --workspace --exclude ferrite-guest-tests
+
+guest:
+	cargo test -p ferrite-guest-tests
+
+clean:
+	cargo clean
+	rm -rf build
