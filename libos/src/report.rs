@@ -4,6 +4,7 @@
 use crate::arch::idt::InterruptFrame;
 use crate::kprint;
 use crate::symbols::{SymbolTable, image_symbols};
+use crate::unwind::Registers;
 
 /// Most frames a backtrace prints.
 const MAX_FRAMES: usize = 32;
@@ -78,16 +79,30 @@ pub fn print_registers(f: &InterruptFrame) {
     );
 }
 
-/// Print a backtrace starting at `rip` with the frame pointer chain from `rbp` (kernel code keeps
-/// frame pointers; service code built with -O2 usually does not, so its chain may end early).
-pub fn print_backtrace(rip: u64, rsp: u64, rbp: u64) {
+/// Print a backtrace from the interrupted registers.
+pub fn print_backtrace_from(f: &InterruptFrame) {
+    print_backtrace(Registers {
+        rip: f.rip,
+        rsp: f.rsp,
+        rbp: f.rbp,
+        rbx: f.rbx,
+        r12: f.r12,
+        r13: f.r13,
+        r14: f.r14,
+        r15: f.r15,
+    })
+}
+
+/// Print a backtrace starting at `regs` (see `unwind` for how frames are found).
+pub fn print_backtrace(regs: Registers) {
     let symbols = image_symbols();
+    let rip = regs.rip;
     kprint!("backtrace:\n");
     kprint!("  #0  {rip:016x} ");
     print_symbol(&symbols, rip);
     kprint!("\n");
     let mut frames = [0u64; MAX_FRAMES];
-    let count = crate::unwind::unwind(rip, rsp, rbp, &mut frames);
+    let count = crate::unwind::unwind(regs, &mut frames);
     for (i, pc) in frames[..count].iter().enumerate().skip(1) {
         kprint!("  #{:<2} {pc:016x} ", i);
         // A return address points after the call: look up the call instruction itself.

@@ -61,7 +61,7 @@ fn fatal_exception(frame: &mut InterruptFrame) -> ! {
         describe_page_fault(frame);
     }
     report::print_registers(frame);
-    report::print_backtrace(frame.rip, frame.rsp, frame.rbp);
+    report::print_backtrace_from(frame);
     if kernel {
         kprintln!("kernel panic: exception in kernel code");
         crate::shutdown(Outcome::Panic)

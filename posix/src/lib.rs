@@ -54,6 +54,10 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     unsafe {
         core::arch::asm!("mov {}, rbp", out(reg) rbp, options(nomem, nostack, preserves_flags))
     };
-    ferrite_libos::report::print_backtrace(panic as *const () as u64, 0, rbp);
+    ferrite_libos::report::print_backtrace(ferrite_libos::unwind::Registers {
+        rip: panic as *const () as u64,
+        rbp,
+        ..Default::default()
+    });
     shutdown(Outcome::Panic)
 }

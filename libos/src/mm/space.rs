@@ -360,6 +360,25 @@ pub fn is_accessible(addr: u64, len: u64, write: bool) -> bool {
     true
 }
 
+/// Whether the kernel can read `[addr, addr+len)` (any mapped, present page, user or not).
+pub fn is_readable(addr: u64, len: u64) -> bool {
+    let Some(end) = addr.checked_add(len) else {
+        return false;
+    };
+    let tables = TABLES.lock();
+    let Some(tables) = tables.as_ref() else {
+        return false;
+    };
+    let mut page = addr & !(PAGE_4K - 1);
+    while page < end {
+        if tables.translate(page).is_none() {
+            return false;
+        }
+        page += PAGE_4K;
+    }
+    true
+}
+
 /// Remove the mapping of one page (a guard page) without freeing anything behind it.
 pub fn unmap_guard_page(virt: u64) {
     let mut tables = TABLES.lock();
