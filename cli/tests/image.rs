@@ -333,3 +333,37 @@ fn cmake_project_builds_images() {
         assert!(line.contains("-kernel"), "{line}");
     }
 }
+
+#[test]
+fn source_on_stdin_and_response_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("stdin.elf");
+    // Both passes need the source, and `-x c` must not reach the libraries after it.
+    let out = run_with_input(
+        ferrite(fake_home())
+            .args(["cc", "-x", "c", "-", "-o"])
+            .arg(&img),
+        b"int main(void) { return 0; }\n",
+    );
+    ok(&out);
+    assert!(img.is_file());
+    let rsp = dir.path().join("link.rsp");
+    let img2 = dir.path().join("rsp.elf");
+    fs::write(
+        &rsp,
+        format!(
+            "'{}' -lm -o '{}' --ferrite-cpus=2\n",
+            fixture("hello.c"),
+            img2.display()
+        ),
+    )
+    .unwrap();
+    ok(&output(
+        ferrite(fake_home())
+            .arg("cc")
+            .arg(format!("@{}", rsp.display())),
+    ));
+    let data = fs::read(&img2).unwrap();
+    let file = object::File::parse(&*data).unwrap();
+    assert_eq!(blob(&file, "config"), b"name=rsp.elf\ncpus=2\n");
+}

@@ -117,6 +117,63 @@ pub fn parse_cpus(value: &str, what: &str) -> Result<u32> {
     }
 }
 
+/// Replaces each `@FILE` argument by the arguments written in FILE, as gcc does (an `@FILE`
+/// that cannot be read stays as it is, and gcc reports it). Build tools (Ninja, Meson, CMake)
+/// use them for long link lines, and the `-o` or `--ferrite-*` inside must be seen.
+pub fn expand_response_files(args: &[OsString]) -> Vec<OsString> {
+    let mut out = Vec::with_capacity(args.len());
+    for a in args {
+        let text = a
+            .to_str()
+            .and_then(|s| s.strip_prefix('@'))
+            .and_then(|path| std::fs::read_to_string(path).ok());
+        match text {
+            // Nested response files are rare; one level is what build tools write.
+            Some(text) => out.extend(split_response_file(&text).into_iter().map(OsString::from)),
+            None => out.push(a.clone()),
+        }
+    }
+    out
+}
+
+/// libiberty's rules: whitespace separates; single or double quotes group; backslash escapes.
+fn split_response_file(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (c, quote) {
+            ('\\', _) => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+                in_word = true;
+            }
+            (q, None) if q == '\'' || q == '"' => {
+                quote = Some(q);
+                in_word = true;
+            }
+            (q, Some(open)) if q == open => quote = None,
+            (w, None) if w.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            (c, _) => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    words
+}
+
 /// What gcc would do with the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -137,6 +194,8 @@ pub struct Link {
     pub show_only: bool,
     /// `-fuse-ld=X` when X is not GNU ld.
     pub other_linker: Option<String>,
+    /// Positions in `args` of `-` inputs: source code read from stdin.
+    pub stdin_inputs: Vec<usize>,
 }
 
 /// Single-letter options that take the next argument when given alone (`-o out`, `-I dir`).
@@ -208,6 +267,7 @@ pub fn classify(args: &[OsString]) -> Result<Action> {
     let mut output = None;
     let mut show_only = false;
     let mut other_linker = None;
+    let mut stdin_inputs = Vec::new();
     let mut kept = Vec::with_capacity(args.len());
     let mut i = 0;
     while i < args.len() {
@@ -216,6 +276,9 @@ pub fn classify(args: &[OsString]) -> Result<Action> {
         i += 1;
         if a == "-" || !a.starts_with('-') {
             inputs += 1;
+            if a == "-" {
+                stdin_inputs.push(kept.len());
+            }
             kept.push(raw.clone());
             continue;
         }
@@ -270,6 +333,7 @@ pub fn classify(args: &[OsString]) -> Result<Action> {
         args: kept,
         show_only,
         other_linker,
+        stdin_inputs,
     }))
 }
 
@@ -347,6 +411,37 @@ mod tests {
         assert_eq!(
             classify(&os(&["-r", "a.o", "b.o", "-o", "c.o"])).unwrap(),
             Action::Relocatable
+        );
+    }
+
+    #[test]
+    fn stdin_inputs_are_found() {
+        let l = link(&["-x", "c", "-", "-o", "-x.out"]);
+        assert_eq!(l.stdin_inputs, [2]);
+        assert_eq!(l.output, PathBuf::from("-x.out"));
+    }
+
+    #[test]
+    fn response_files() {
+        assert_eq!(
+            split_response_file("a.o  'b c.o'\n\"-o\" out\\ file -DX=\\\"y\\\" ''"),
+            ["a.o", "b c.o", "-o", "out file", "-DX=\"y\"", ""]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let rsp = dir.path().join("objs.rsp");
+        std::fs::write(&rsp, "main.o util.o -o prog --ferrite-cpus=2\n").unwrap();
+        let args = expand_response_files(&os(&["-O2", &format!("@{}", rsp.display()), "@missing"]));
+        assert_eq!(
+            args,
+            os(&[
+                "-O2",
+                "main.o",
+                "util.o",
+                "-o",
+                "prog",
+                "--ferrite-cpus=2",
+                "@missing"
+            ])
         );
     }
 

@@ -65,6 +65,8 @@ pub fn link_args(
     }
     a.extend([m("crt1.o"), m("crti.o"), g("crtbeginT.o")]);
     a.extend(user.iter().cloned());
+    // A user's `-x LANG` would make gcc compile the libraries below as source.
+    a.extend(["-x".into(), "none".into()]);
     if let Some(stdcxx) = &files.libstdcxx {
         a.push(stdcxx.clone().into_os_string());
     }
@@ -123,9 +125,25 @@ pub fn link(lang: Lang, inv: &Invocation, l: &Link) -> Result<i32> {
             Lang::C => None,
         },
     };
+    // Source read from stdin (`-x c -`) is there for one pass only: keep it for both.
+    let mut user_args = l.args.clone();
+    let _stdin_copy = if image && !l.show_only && !l.stdin_inputs.is_empty() {
+        let mut file = tempfile::Builder::new()
+            .prefix("ferrite-stdin")
+            .tempfile()
+            .map_err(|e| Error::failed(format!("cannot create a temporary file: {e}")))?;
+        std::io::copy(&mut std::io::stdin().lock(), &mut file)
+            .map_err(|e| Error::failed(format!("cannot read the source from stdin: {e}")))?;
+        for &i in &l.stdin_inputs {
+            user_args[i] = file.path().as_os_str().to_owned();
+        }
+        Some(file)
+    } else {
+        None
+    };
     let command = |appended: Option<&Path>| {
         let mut cmd = Command::new(lang.compiler());
-        cmd.args(link_args(lang, &files, &l.args, appended));
+        cmd.args(link_args(lang, &files, &user_args, appended));
         cmd
     };
     if l.show_only {
@@ -349,7 +367,7 @@ mod tests {
         ));
         let expected = "-static -nostdlib -no-pie -Wl,-T,/R/ferrite.ld -Wl,--gc-sections \
             -Wl,-z,max-page-size=4096 -Wl,-z,norelro -Wl,--build-id=none -Wl,--eh-frame-hdr -L/M \
-            /M/crt1.o /M/crti.o /G/crtbeginT.o main.o -lm /G/libstdc++.a -Wl,--start-group \
+            /M/crt1.o /M/crti.o /G/crtbeginT.o main.o -lm -x none /G/libstdc++.a -Wl,--start-group \
             /F/libferrite_rt.a /M/libc.a /M/libm.a /G/libgcc.a /G/libgcc_eh.a -Wl,--end-group \
             /F/libferrite.o /G/crtend.o /M/crtn.o /t/app.o";
         assert_eq!(
@@ -364,7 +382,7 @@ mod tests {
         let a = strs(link_args(Lang::C, &files(false, false), &user, None));
         let expected = "-static -nostdlib -no-pie -Wl,--eh-frame-hdr -L/M \
             -nostdinc -isystem /usr/include/x86_64-linux-musl -isystem /G/include \
-            /M/crt1.o /M/crti.o /G/crtbeginT.o hello.c -Wl,--start-group /F/libferrite_rt.a \
+            /M/crt1.o /M/crti.o /G/crtbeginT.o hello.c -x none -Wl,--start-group /F/libferrite_rt.a \
             /M/libc.a /M/libm.a /G/libgcc.a /G/libgcc_eh.a -Wl,--end-group /G/crtend.o /M/crtn.o";
         assert_eq!(
             a.join(" "),

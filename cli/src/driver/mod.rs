@@ -38,7 +38,8 @@ pub fn main(lang: Lang, argv: &[OsString]) -> Result<i32> {
     let env_target = std::env::var("FERRITE_TARGET")
         .ok()
         .filter(|v| !v.is_empty());
-    let inv = args::split_ferrite_options(argv, env_target.as_deref())?;
+    let argv = args::expand_response_files(argv);
+    let inv = args::split_ferrite_options(&argv, env_target.as_deref())?;
     match args::classify(&inv.args)? {
         Action::Compile => {
             let mut cmd = Command::new(lang.compiler());
