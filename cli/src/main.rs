@@ -32,7 +32,9 @@ Compiler drivers:
   --ferrite-memory=SIZE           default memory for `ferrite run` (e.g. 256M, 1G)
   --ferrite-rootfs=DIR            pack DIR into the image as its root file system
   --ferrite-name=NAME             image name (default: the output file's name)
-  FERRITE_VERBOSE=1 prints every command run. The link exits with gcc's status.
+  -shared is refused; -pie, -static-pie and -rdynamic are dropped (static, fixed-address links).
+  @FILE arguments are read like gcc does. FERRITE_VERBOSE=1 prints every command run.
+  The exit status is gcc's.
 
 Run options:
   --cpus N            CPUs (default: the image's, else 1)
