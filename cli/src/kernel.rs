@@ -320,9 +320,9 @@ fn scrub_cc_environment() {
         names.push(format!("{var}_{target_us}"));
     }
     names.push("CRATE_CC_NO_DEFAULTS".into());
-    for n in names {
-        // SAFETY: the tool is single-threaded while it builds the glue (no thread has been
-        // started; the only threads the tool ever starts belong to `ferrite run`).
+    for n in names.into_iter().filter(|n| std::env::var_os(n).is_some()) {
+        // SAFETY: the tool is single-threaded while it builds the glue (the only threads it
+        // ever starts belong to `ferrite run`); only variables that are set are touched.
         unsafe { std::env::remove_var(n) };
     }
 }
@@ -430,6 +430,38 @@ mod tests {
         let err = combine_kernel(&lib, &exports, &dir.path().join("k.o")).unwrap_err();
         assert!(err.message.contains("`ferrite_missing`"), "{err}");
         assert!(!dir.path().join("k.o").exists());
+    }
+
+    #[test]
+    fn glue_archive_from_nothing_and_from_sources() {
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("target/ferrite");
+        fs::create_dir_all(&out).unwrap();
+        // No glue directories at all: an empty, valid archive.
+        let lib = ensure_glue(root.path(), &out).unwrap();
+        assert_eq!(fs::read(&lib).unwrap(), b"!<arch>\n");
+        // A source appears: rebuilt, with musl's headers.
+        let shim = root.path().join("musl-shim");
+        fs::create_dir_all(&shim).unwrap();
+        fs::write(
+            shim.join("x.c"),
+            "#include <features.h>\n#ifdef __GLIBC__\n#error glibc\n#endif\nint ferrite_x(void) { return 1; }\n",
+        )
+        .unwrap();
+        fs::write(shim.join("notes.txt"), "not a source").unwrap();
+        assert_eq!(glue_sources(root.path()), [shim.join("x.c")]);
+        let lib = ensure_glue(root.path(), &out).unwrap();
+        assert!(global_definitions_in_archive(&lib).contains("ferrite_x"));
+        // Up to date: not rebuilt (the archive keeps its time).
+        let built = mtime(&lib).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        ensure_glue(root.path(), &out).unwrap();
+        assert_eq!(mtime(&lib).unwrap(), built);
+    }
+
+    fn global_definitions_in_archive(lib: &Path) -> String {
+        let nm = Command::new("nm").arg("-g").arg(lib).output().unwrap();
+        String::from_utf8(nm.stdout).unwrap()
     }
 
     #[test]

@@ -163,7 +163,7 @@ fn gcc_status_is_the_exit_status() {
 }
 
 #[test]
-fn plain_makefile_project_builds_natively() {
+fn configure_and_make_project_builds_natively() {
     if !have("make") {
         eprintln!("skipped: make is not installed");
         return;
@@ -177,14 +177,29 @@ fn plain_makefile_project_builds_natively() {
     )
     .unwrap();
     fs::write(d.join("add.c"), "int add(int a, int b) { return a + b; }\n").unwrap();
+    // `./configure CC=ferrite-cc && make`: a hand-written configure that tries the compiler.
     fs::write(
-        d.join("Makefile"),
-        "CFLAGS ?= -O2 -Wall\nprog: main.o add.o\n\t$(CC) $(CFLAGS) -o $@ $^ -lm\n",
+        d.join("configure"),
+        "#!/bin/sh\nfor a; do case $a in CC=*) CC=${a#CC=};; esac; done\n\
+         echo 'int main(void) { return 0; }' > conftest.c\n\
+         $CC -o conftest conftest.c && ./conftest || { echo 'C compiler does not work'; exit 1; }\n\
+         echo \"CC = $CC\" > config.mk\n",
     )
     .unwrap();
+    fs::write(
+        d.join("Makefile"),
+        "include config.mk\nCFLAGS ?= -O2 -Wall\nprog: main.o add.o\n\t$(CC) $(CFLAGS) -o $@ $^ -lm\n",
+    )
+    .unwrap();
+    let mut configure = Command::new("sh");
+    configure
+        .current_dir(d)
+        .arg("configure")
+        .arg(format!("CC={}", bin.join("ferrite-cc").display()))
+        .env("FERRITE_TARGET", "native");
+    ok(&output(&mut configure));
     let mut make = Command::new("make");
     make.current_dir(d)
-        .arg(format!("CC={}", bin.join("ferrite-cc").display()))
         .env("FERRITE_TARGET", "native")
         .env("CFLAGS", "-O1 -g"); // must not leak into the glue build
     ok(&output(&mut make));
