@@ -72,6 +72,9 @@ pub fn args(p: &Plan<'_>) -> Vec<OsString> {
         Boot::Cdrom { iso } => {
             push("-cdrom");
             a.push(iso.as_os_str().to_owned());
+            // Straight to the CD: SeaBIOS would first try (and report failing) a hard disk.
+            a.push("-boot".into());
+            a.push("d".into());
         }
     }
     let mut push = |s: String| a.push(OsString::from(s));
@@ -173,9 +176,9 @@ mod tests {
             extra: &[],
         });
         let line = a.join(std::ffi::OsStr::new(" ")).into_string().unwrap();
-        assert!(
-            line.contains("-M pc -accel tcg -cpu max -m 2G -smp 1 -cdrom /t/boot.iso -chardev")
-        );
+        assert!(line.contains(
+            "-M pc -accel tcg -cpu max -m 2G -smp 1 -cdrom /t/boot.iso -boot d -chardev"
+        ));
         assert!(!line.contains("-kernel") && !line.contains("-gdb"));
     }
 }
