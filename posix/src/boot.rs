@@ -304,7 +304,13 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
             } else {
                 "Multiboot2"
             },
-            boot_info.memory.iter().filter(|r| r.usable).map(|r| r.len).sum::<u64>() >> 20,
+            boot_info
+                .memory
+                .iter()
+                .filter(|r| r.usable)
+                .map(|r| r.len)
+                .sum::<u64>()
+                >> 20,
             time::tsc_hz() / 1_000_000,
             if mode == Mode::Tty { "tty" } else { "pipe" }
         );
