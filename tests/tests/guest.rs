@@ -64,6 +64,7 @@ guest_cases! {
     float_strtod_printf: case(FLOAT).args(&["format"]);
 
     time_clocks_and_sleep: case(TIME);
+    time_clocks_and_sleep_few_reads: case(TIME).args(&["1000"]);
 
     fault_null_write: case(FAULT).args(&["null-write"]).status(SIGSEGV)
         .guest_contains(&["NULL pointer"]);
@@ -129,7 +130,7 @@ boot_cases!(kvm, Kvm:
     float_regs_across_syscalls,
     float_regs_across_signal_handler,
     float_strtod_printf,
-    time_clocks_and_sleep,
+    time_clocks_and_sleep_few_reads,
     fault_null_write,
     fault_stack_overflow,
     signal_raise_handler,
