@@ -75,6 +75,15 @@ impl Program {
     }
 }
 
+/// Bytes as a `&'static str` in a `const` manifest, for long generated arguments:
+/// `const LONG: &str = text(&[b'x'; 5000]);`
+pub const fn text(bytes: &'static [u8]) -> &'static str {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(_) => panic!("not UTF-8"),
+    }
+}
+
 /// One test case: a program with arguments, environment, stdin and the expected exit status.
 #[derive(Debug, Clone, Copy)]
 pub struct Case {
