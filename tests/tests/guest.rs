@@ -120,6 +120,8 @@ guest_cases! {
     cxx_cin_integers: case(CXX_STREAMS).args(&["cin", "8"])
         .stdin("Ferrite\n1 2 3\n  -4\t5\n\n100 200\n-7");
     cxx_cin_empty: case(CXX_STREAMS).args(&["cin", "0"]);
+    cxx_cin_2kb_of_numbers: case(CXX_STREAMS).args(&["cin", "300"])
+        .stdin(include_str!("../programs/numbers.txt"));
     cxx_static_and_thread_local_lifetimes: case(CXX_LIFETIME);
     cxx_lifetimes_with_exit: case(CXX_LIFETIME).args(&["exit", "3"]).status(3);
 }
