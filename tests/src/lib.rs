@@ -592,7 +592,8 @@ pub fn boot_available(boot: Boot) -> Result<(), String> {
 /// each other or with the case. `name` is the test's name (for the artifact directory).
 pub fn run_case(name: &str, case: &Case, boot: Boot) {
     if let Err(why) = boot_available(boot) {
-        eprintln!("SKIPPED {name} under {boot:?}: {why}");
+        // Straight to stderr, past the test harness's output capture, so the skip is seen.
+        let _ = writeln!(std::io::stderr(), "SKIPPED {name} under {boot:?}: {why}");
         return;
     }
     let native_exe = build(&case.program, Target::Native).unwrap_or_else(|e| panic!("{e}"));
