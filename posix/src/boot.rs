@@ -4,7 +4,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use ferrite_libos::arch::{boot, cpu, gdt, idt, percpu, port, syscall_entry};
+use ferrite_libos::arch::{ap_boot, boot, cpu, idt, percpu, port, syscall_entry};
 use ferrite_libos::bootinfo::{self, BootInfo};
 use ferrite_libos::console::{self, Mode};
 use ferrite_libos::{cmdline, kprintln, mm, random, serial, time};
@@ -77,16 +77,7 @@ fn image_config(key: &str) -> Option<&'static str> {
 
 /// A kernel stack of `size` bytes with an unmapped guard page below; returns its top.
 fn kernel_stack(size: u64) -> u64 {
-    let frames = size / 4096 + 1;
-    let base = mm::alloc_frames_contiguous(frames, 1)
-        .unwrap_or_else(|| early_fail("no memory for kernel stacks"));
-    mm::unmap_guard_page(base);
-    base + frames * 4096
-}
-
-/// Interrupt stacks for this CPU.
-fn allocate_interrupt_stacks() -> [u64; gdt::IST_SLOTS] {
-    [(); gdt::IST_SLOTS].map(|_| kernel_stack(gdt::IST_STACK_SIZE as u64))
+    mm::alloc_kernel_stack(size).unwrap_or_else(|| early_fail("no memory for kernel stacks"))
 }
 
 /// Bytes of a thread's kernel stack (system calls run on it).
@@ -223,11 +214,10 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
         features.pdpe1gb,
     );
     phases.mark("memory");
-    gdt::init_cpu(allocate_interrupt_stacks());
-    percpu::init_boot_cpu();
     idt::build();
-    idt::load();
-    syscall_entry::init_cpu();
+    let ist =
+        ap_boot::interrupt_stacks().unwrap_or_else(|| early_fail("no memory for interrupt stacks"));
+    ap_boot::init_this_cpu(0, ist);
     quiet_legacy_pic();
     let features = cpu::enable_user_features(features);
     cpu::set_fsgsbase_enabled(features.fsgsbase);
@@ -236,6 +226,12 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
     let clock_source = time::init(boot::boot_tsc());
     random::init(features.rdrand, features.rdseed);
     phases.mark("clock");
+
+    // CPUs: MADT, local APIC, I/O APIC, then the other CPUs (parked until the scheduler exists).
+    ap_boot::init_platform(boot_info.rsdp);
+    phases.mark("apic");
+    let cpus = ap_boot::start_aps(ap_boot::park);
+    phases.mark("cpus");
 
     let command_line = if boot_info.cmdline.trim().is_empty() {
         image_config("cmdline").unwrap_or("").to_string()
@@ -315,6 +311,18 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
             if mode == Mode::Tty { "tty" } else { "pipe" }
         );
         phases.print();
+        match cpus {
+            Ok(s) if s.cpus == s.expected => {
+                kprintln!("boot: {} CPUs up in {} us", s.cpus, micros(s.ticks))
+            }
+            Ok(s) => kprintln!(
+                "boot: {} of {} CPUs up in {} us",
+                s.cpus,
+                s.expected,
+                micros(s.ticks)
+            ),
+            Err(e) => kprintln!("boot: CPU bring-up failed: {e:?}"),
+        }
         watch_main();
     }
     percpu::set_kernel_stack(kernel_stack(KERNEL_STACK_SIZE));
