@@ -7,9 +7,10 @@
 //! the deadline goes to `IA32_TSC_DEADLINE` as is; otherwise the APIC timer counts down in
 //! one-shot mode from a count computed with its frequency, calibrated once against the TSC.
 //!
-//! In one-shot mode a deadline too far away for the 32-bit counter (more than about a minute at
-//! 1 GHz) fires early, at the longest interval the counter allows: a timer handler must check the
-//! TSC and re-arm when the deadline has not come.
+//! In one-shot mode the interrupt can come early: by the calibration error (about 1% under TCG),
+//! and for a deadline too far away for the 32-bit counter (more than about 9 minutes at 1 GHz
+//! with the largest divisor) at the longest interval the counter allows. A timer handler checks
+//! the TSC and re-arms when the deadline has not come.
 //!
 //! The spurious vector is 0xFF; the task priority is 0 (every vector is delivered).
 
@@ -170,7 +171,8 @@ mod hw {
             }
         }
         write(TPR, 0);
-        write(LVT_TIMER, LVT_MASKED | SPURIOUS_VECTOR as u32);
+        let timer_off = LVT_MASKED | SPURIOUS_VECTOR as u32;
+        write(LVT_TIMER, timer_off);
         write(LVT_LINT0, LVT_MASKED);
         write(LVT_LINT1, DELIVERY_NMI);
         write(LVT_ERROR, LVT_MASKED | SPURIOUS_VECTOR as u32);
@@ -178,7 +180,7 @@ mod hw {
         write(SVR, (1 << 8) | SPURIOUS_VECTOR as u32);
         percpu::current()
             .timer_lvt
-            .store(LVT_MASKED, Ordering::Relaxed);
+            .store(timer_off, Ordering::Relaxed);
         id()
     }
 
