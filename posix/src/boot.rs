@@ -312,9 +312,15 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
         );
         phases.print();
         match cpus {
-            Ok(s) if s.cpus == s.expected => {
+            Ok(s) if s.cpus == s.expected && s.sipis <= 1 => {
                 kprintln!("boot: {} CPUs up in {} us", s.cpus, micros(s.ticks))
             }
+            Ok(s) if s.cpus == s.expected => kprintln!(
+                "boot: {} CPUs up in {} us ({} start-up IPIs)",
+                s.cpus,
+                micros(s.ticks),
+                s.sipis
+            ),
             Ok(s) => kprintln!(
                 "boot: {} of {} CPUs up in {} us",
                 s.cpus,

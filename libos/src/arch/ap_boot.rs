@@ -150,7 +150,7 @@ pub use hw::*;
 #[cfg(target_os = "none")]
 mod hw {
     use alloc::vec::Vec;
-    use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+    use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
     use super::{TRAMPOLINE_PAGE, TrampolineLayout, TrampolineParams, data, patch_trampoline};
     use crate::acpi::Platform;
@@ -352,6 +352,10 @@ ferrite_ap_trampoline_end:
     static READY: AtomicUsize = AtomicUsize::new(0);
     /// APs that reached long mode in the trampoline.
     static ARRIVED: AtomicU32 = AtomicU32::new(0);
+    /// APs past their wake-up IPI to the boot CPU (sent after counting themselves ready, only
+    /// while the boot CPU waits: a late AP after a timeout must not leave 0xFF in service there).
+    static WOKE: AtomicUsize = AtomicUsize::new(0);
+    static BOOT_CPU_WAITING: AtomicBool = AtomicBool::new(false);
 
     /// How the bring-up went.
     #[derive(Clone, Copy, Debug)]
@@ -362,6 +366,8 @@ ferrite_ap_trampoline_end:
         pub expected: usize,
         /// TSC ticks from the start of `start_aps` until every AP was ready (or the timeout).
         pub ticks: u64,
+        /// Start-up IPIs sent (1 unless some AP missed the first).
+        pub sipis: u32,
     }
 
     #[derive(Clone, Copy, Debug)]
@@ -376,8 +382,12 @@ ferrite_ap_trampoline_end:
 
     /// Overall bring-up timeout: only spent when some AP does not start.
     const TIMEOUT_MS: u64 = 1000;
-    /// When to send the second SIPI to APs that have not reached long mode.
-    const SECOND_SIPI_MS: u64 = 10;
+    /// While some AP has not reached long mode, the start-up IPI is repeated this often (a SIPI
+    /// reaches only CPUs waiting for one, so a repeat is harmless).
+    const SIPI_REPEAT_US: u64 = 2000;
+    /// Between INIT and SIPI: QEMU's TCG drops a SIPI that lands while the AP still processes the
+    /// INIT (`do_cpu_init` rewrites the pending-interrupt word); the repeat above catches the rest.
+    const INIT_WAIT_US: u64 = 200;
 
     /// Start every enabled processor but this one; each calls `entry(cpu_index)` as soon as it is
     /// set up (possibly before this returns). Returns once every AP is ready, or after one
@@ -403,6 +413,7 @@ ferrite_ap_trampoline_end:
                 cpus: 1,
                 expected: 1,
                 ticks: cpu::rdtsc() - start_tsc,
+                sipis: 0,
             });
         }
         // Every AP's stacks at once: its entry stack, then its IST stacks.
@@ -459,29 +470,33 @@ ferrite_ap_trampoline_end:
 
         let interrupts_were_on = cpu::interrupts_enabled();
         cpu::disable_interrupts();
+        BOOT_CPU_WAITING.store(true, Ordering::SeqCst);
         apic::send_init_all_but_self();
+        nap(cpu::rdtsc() + INIT_WAIT_US * ms / 1000);
         apic::send_startup_all_but_self((TRAMPOLINE_PAGE >> 12) as u8);
-        let sipi_tsc = cpu::rdtsc();
-        let mut second_sipi_sent = false;
+        let mut sipi_tsc = cpu::rdtsc();
+        let first_sipi_tsc = sipi_tsc;
+        let mut sipis = 1;
         // One overall timeout for all APs.
         loop {
             if READY.load(Ordering::Acquire) >= aps {
                 break;
             }
             let now = cpu::rdtsc();
-            if now - sipi_tsc > TIMEOUT_MS * ms {
+            if now - first_sipi_tsc > TIMEOUT_MS * ms {
                 break;
             }
-            if !second_sipi_sent
-                && now - sipi_tsc > SECOND_SIPI_MS * ms
+            if now - sipi_tsc > SIPI_REPEAT_US * ms / 1000
                 && (ARRIVED.load(Ordering::Acquire) as usize) < aps
             {
                 apic::send_startup_all_but_self((TRAMPOLINE_PAGE >> 12) as u8);
-                second_sipi_sent = true;
+                sipi_tsc = now;
+                sipis += 1;
             }
             nap(now + NAP_US * ms / 1000);
         }
-        end_naps();
+        BOOT_CPU_WAITING.store(false, Ordering::SeqCst);
+        end_naps(ms);
         if interrupts_were_on {
             cpu::enable_interrupts();
         }
@@ -495,15 +510,18 @@ ferrite_ap_trampoline_end:
             cpus: 1 + ready,
             expected: 1 + aps,
             ticks: cpu::rdtsc() - start_tsc,
+            sipis,
         })
     }
 
-    /// Between two looks at the APs, the boot CPU sleeps this long (a spinning vCPU takes a host
-    /// CPU from the APs: the development hosts have two).
-    const NAP_US: u64 = 50;
+    /// The boot CPU sleeps while the APs start (a spinning vCPU takes a host CPU from the APs: the
+    /// development hosts have two); each AP wakes it with an IPI once ready. The APIC timer is
+    /// only a backstop (under TCG a timer asked for 50 us away may come 10 ms late).
+    const NAP_US: u64 = 200;
 
-    /// Sleep until `deadline_tsc` (or any interrupt) with the local APIC timer on the spurious
-    /// vector, which the interrupt dispatcher ignores; the EOI is sent here.
+    /// Sleep until `deadline_tsc` or an interrupt, with the local APIC timer on the spurious
+    /// vector 0xFF, which the APs' wake-up IPIs use too. The interrupt dispatcher ignores that
+    /// vector (it sends no EOI, as for a real spurious interrupt), so the EOI is sent here.
     fn nap(deadline_tsc: u64) {
         apic::timer_arm(deadline_tsc, apic::SPURIOUS_VECTOR);
         // SAFETY: `sti; hlt` is atomic (sti's interrupt shadow covers hlt), so the wake-up cannot
@@ -512,13 +530,25 @@ ferrite_ap_trampoline_end:
         apic::eoi();
     }
 
-    /// After the last nap: no timer left armed, and a timer interrupt that came while interrupts
-    /// were off is taken and acknowledged now.
-    fn end_naps() {
+    /// After the last nap: no timer left armed, and every wake-up interrupt that is still
+    /// pending is taken and acknowledged now, so none reaches the dispatcher un-acknowledged later
+    /// (an in-service 0xFF would block every interrupt on this CPU).
+    fn end_naps(ms: u64) {
         apic::timer_cancel();
-        // SAFETY: a one-instruction window for a pending interrupt, as in `nap`.
-        unsafe { core::arch::asm!("sti; nop; cli", options(nomem, nostack)) }
-        apic::eoi();
+        // Every ready AP sends its IPI right after counting itself ready: wait for those sends.
+        let deadline = cpu::rdtsc() + ms;
+        while WOKE.load(Ordering::SeqCst) < READY.load(Ordering::SeqCst) && cpu::rdtsc() < deadline
+        {
+            core::hint::spin_loop();
+        }
+        for _ in 0..4 {
+            // SAFETY: a one-instruction window for a pending interrupt, as in `nap`.
+            unsafe { core::arch::asm!("sti; nop; cli", options(nomem, nostack)) }
+            apic::eoi();
+            if !apic::is_pending(apic::SPURIOUS_VECTOR) {
+                break;
+            }
+        }
     }
 
     /// Where each AP enters Rust, on its own stack, from the trampoline.
@@ -532,7 +562,11 @@ ferrite_ap_trampoline_end:
         init_this_cpu(index, b.ist[index]);
         cpu::enable_user_features(cpu::detect_features());
         apic::init_cpu();
-        READY.fetch_add(1, Ordering::AcqRel);
+        READY.fetch_add(1, Ordering::SeqCst);
+        if BOOT_CPU_WAITING.load(Ordering::SeqCst) {
+            apic::send_ipi(b.apic_ids[0], apic::SPURIOUS_VECTOR);
+        }
+        WOKE.fetch_add(1, Ordering::SeqCst);
         (b.entry)(index)
     }
 

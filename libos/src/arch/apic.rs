@@ -72,6 +72,7 @@ mod hw {
     const TPR: u32 = 0x80;
     const EOI: u32 = 0xB0;
     const SVR: u32 = 0xF0;
+    const IRR: u32 = 0x200;
     const ESR: u32 = 0x280;
     const ICR_LOW: u32 = 0x300;
     const ICR_HIGH: u32 = 0x310;
@@ -192,6 +193,12 @@ mod hw {
         } else {
             raw >> 24
         }
+    }
+
+    /// Whether `vector` is waiting in this CPU's interrupt request register.
+    pub fn is_pending(vector: u8) -> bool {
+        let reg = IRR + (vector as u32 / 32) * 0x10;
+        read(reg) & (1 << (vector % 32)) != 0
     }
 
     /// Signal the end of the interrupt being handled.
