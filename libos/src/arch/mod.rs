@@ -6,6 +6,8 @@
 pub mod ap_boot;
 pub mod apic;
 #[cfg(target_os = "none")]
+pub mod apic_selftest;
+#[cfg(target_os = "none")]
 pub mod boot;
 #[cfg(target_os = "none")]
 pub mod cpu;
