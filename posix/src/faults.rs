@@ -2,7 +2,7 @@
 //! backtrace) and ends the VM as the signal Linux would have sent ends a process: status 128 +
 //! signal. A fault inside the kernel is a kernel panic.
 
-use ferrite_libos::arch::cpu;
+use ferrite_libos::arch::{cpu, percpu, syscall_entry};
 use ferrite_libos::arch::idt::InterruptFrame;
 use ferrite_libos::exit::Outcome;
 use ferrite_libos::report;
@@ -74,25 +74,21 @@ fn fatal_exception(frame: &mut InterruptFrame) -> ! {
     crate::shutdown(Outcome::Signaled(signal as u8))
 }
 
-unsafe extern "C" {
-    fn ferrite_syscall_entry();
-}
-
 /// A system call that arrived as a #GP on the entry's first instruction (`swapgs`) in ring 3.
 ///
 /// On the development hosts' KVM (the PVM hypervisor, with a guest that is not PVM-aware),
 /// `syscall` from ring 3 jumps to LSTAR without leaving ring 3, so the entry's `swapgs` faults.
 /// The fault frame still holds every register as `syscall` left them (rcx = return address,
-/// r11 = RFLAGS), so the call is served from here and returns with `iretq`. On hardware and TCG,
-/// `syscall` enters ring 0 and this never happens.
+/// r11 = RFLAGS). On hardware and TCG, `syscall` enters ring 0 and this never happens.
 fn is_syscall_in_ring3(frame: &InterruptFrame) -> bool {
-    frame.vector == 13
-        && frame.cs & 3 == 3
-        && frame.rip == ferrite_syscall_entry as *const () as u64
+    frame.vector == 13 && frame.cs & 3 == 3 && frame.rip == syscall_entry::entry_address()
 }
 
-fn syscall_from_fault(frame: &mut InterruptFrame) {
-    let mut sf = ferrite_libos::frame::SyscallFrame {
+/// Serve it as if it had arrived normally: a `SyscallFrame` at the top of the thread's kernel
+/// stack (the interrupt entry has already moved this frame there), then the common path, which
+/// returns with `iretq` from now on (this hypervisor cannot run `sysret` either).
+fn syscall_from_fault(frame: &InterruptFrame) -> ! {
+    let sf = ferrite_libos::frame::SyscallFrame {
         rax: frame.rax,
         rdi: frame.rdi,
         rsi: frame.rsi,
@@ -110,26 +106,15 @@ fn syscall_from_fault(frame: &mut InterruptFrame) {
         rip: frame.rcx,
         rsp: frame.rsp,
     };
-    let result = crate::syscalls::dispatch(&mut sf);
-    frame.rax = result as u64;
-    frame.rdi = sf.rdi;
-    frame.rsi = sf.rsi;
-    frame.rdx = sf.rdx;
-    frame.r10 = sf.r10;
-    frame.r8 = sf.r8;
-    frame.r9 = sf.r9;
-    frame.r15 = sf.r15;
-    frame.r14 = sf.r14;
-    frame.r13 = sf.r13;
-    frame.r12 = sf.r12;
-    frame.rbx = sf.rbx;
-    frame.rbp = sf.rbp;
-    // As `sysret` leaves them: rcx = return address, r11 = RFLAGS.
-    frame.rcx = sf.rip;
-    frame.r11 = sf.rflags;
-    frame.rip = sf.rip;
-    frame.rsp = sf.rsp;
-    frame.rflags = (sf.rflags & 0x0004_0DD5) | (1 << 9) | 2;
+    syscall_entry::use_iret_for_returns();
+    let top = percpu::current().kernel_rsp.load(core::sync::atomic::Ordering::Relaxed);
+    let at = (top - core::mem::size_of::<ferrite_libos::frame::SyscallFrame>() as u64) as *mut ferrite_libos::frame::SyscallFrame;
+    // SAFETY: `at` is the top of this thread's kernel stack, which only the interrupt frame we
+    // have just copied from occupies; `resume_syscall` continues from there and never returns.
+    unsafe {
+        at.write(sf);
+        syscall_entry::resume_syscall(at)
+    }
 }
 
 /// Every interrupt and exception vector arrives here (see `arch::idt`).

@@ -79,7 +79,18 @@ ferrite_isr_common:
     push %r14
     push %r15
     cld
-    mov %rsp, %rdi
+    /* From the service: continue on the thread's kernel stack (per-CPU slot at %gs:0), so the
+       handler may switch threads and this IST stack is free for the next interrupt. */
+    testb $3, 144(%rsp)
+    jz 3f
+    mov %gs:0, %rdi
+    sub $176, %rdi
+    mov %rsp, %rsi
+    mov $22, %ecx
+    rep movsq
+    mov %gs:0, %rsp
+    sub $176, %rsp
+3:  mov %rsp, %rdi
     call ferrite_interrupt_dispatch
     pop %r15
     pop %r14

@@ -2,7 +2,9 @@
 //! Everything here runs only on the bare-metal target.
 
 pub mod boot;
+pub mod context;
 pub mod cpu;
+pub mod fpu;
 pub mod gdt;
 pub mod idt;
 pub mod percpu;
