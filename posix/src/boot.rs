@@ -4,7 +4,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use ferrite_libos::arch::{boot, cpu, gdt, idt, percpu, port, syscall_entry};
+use ferrite_libos::arch::{boot, context, cpu, fpu, gdt, idt, percpu, port, syscall_entry};
 use ferrite_libos::bootinfo::{self, BootInfo};
 use ferrite_libos::console::{self, Mode};
 use ferrite_libos::{cmdline, kprintln, mm, random, serial, time};
@@ -89,8 +89,56 @@ fn allocate_interrupt_stacks() -> [u64; gdt::IST_SLOTS] {
     [(); gdt::IST_SLOTS].map(|_| kernel_stack(gdt::IST_STACK_SIZE as u64))
 }
 
-/// Bytes of a thread's kernel stack (system calls run on it).
-const KERNEL_STACK_SIZE: u64 = 64 * 1024;
+fn wait_for_interrupt() {
+    if ferrite_smp::timer::pending() {
+        // No timer interrupt yet to end a halt: poll the timers instead.
+        for _ in 0..1000 {
+            core::hint::spin_loop();
+        }
+    } else {
+        // SAFETY: `sti; hlt` halts with interrupts on (sti's shadow covers hlt, so no interrupt
+        // slips in between); interrupts are off again afterwards, as the scheduler expects.
+        unsafe { core::arch::asm!("sti", "hlt", "cli", options(nomem, nostack)) };
+    }
+}
+
+fn save_user_state(t: &ferrite_smp::thread::Thread) {
+    t.set_fs_base(cpu::fs_base());
+    fpu::save(t.fpu_area().as_ptr());
+}
+
+fn load_user_state(t: &ferrite_smp::thread::Thread) {
+    fpu::restore(t.fpu_area().as_ptr());
+    cpu::set_fs_base(t.fs_base());
+}
+
+/// Hand the boot CPU to the scheduler: the main thread (tid 1) runs, the idle thread waits.
+fn start_scheduler() {
+    use ferrite_smp::{sched, thread};
+    sched::set_platform(sched::Platform {
+        this_cpu: || percpu::current().cpu_index as usize,
+        kick: |_cpu| {},
+        set_kernel_stack: percpu::set_kernel_stack,
+        arm_timer: |_tsc| {},
+        now_tsc: cpu::rdtsc,
+        tsc_to_ns: |ticks| time::scale().ticks_to_ns(ticks),
+        ns_to_tsc: |ns| time::scale().ns_to_ticks(ns),
+        save_user_state,
+        load_user_state,
+        switch_stacks: context::switch_stacks,
+        wait_for_interrupt,
+    });
+    let main = thread::create(thread::MAIN_TID, false)
+        .unwrap_or_else(|| early_fail("no memory for the main thread"));
+    let idle =
+        thread::create(0, true).unwrap_or_else(|| early_fail("no memory for the idle thread"));
+    // SAFETY: the idle thread's kernel stack is new and unused.
+    idle.set_saved_rsp(unsafe {
+        context::new_kernel_thread_stack(idle.kernel_stack.top, sched::idle_loop, 0)
+    });
+    thread::register(main.clone());
+    sched::init_cpu(main, idle);
+}
 
 /// Remap the legacy PICs above the exception vectors and mask them (firmware on `pc`/`q35` leaves
 /// them delivering the PIT's IRQ 0 on vector 8). Skipped when there is no PIC (microvm pic=off).
@@ -229,8 +277,23 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
     idt::load();
     syscall_entry::init_cpu();
     quiet_legacy_pic();
-    let features = cpu::enable_user_features(features);
-    cpu::set_fsgsbase_enabled(features.fsgsbase);
+    let ring0_emulated = cpu::ring0_is_emulated();
+    let features = cpu::enable_user_features(features, ring0_emulated);
+    // The kernel's own FS-base accesses use the MSR where instructions would go to the emulator.
+    cpu::set_fsgsbase_enabled(features.fsgsbase && !ring0_emulated);
+    let fpu_mask = if features.xsave && !ring0_emulated {
+        features.xcr0
+    } else {
+        0
+    };
+    fpu::configure(
+        fpu_mask,
+        if fpu_mask != 0 {
+            features.xsave_size
+        } else {
+            512
+        },
+    );
     phases.mark("cpu tables");
 
     let clock_source = time::init(boot::boot_tsc());
@@ -317,7 +380,7 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
         phases.print();
         watch_main();
     }
-    percpu::set_kernel_stack(kernel_stack(KERNEL_STACK_SIZE));
+    start_scheduler();
     HANDOFF_TSC.store(cpu::rdtsc(), Ordering::Relaxed);
     syscall_entry::enter_service(_start as *const () as u64, sp)
 }

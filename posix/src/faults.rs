@@ -2,8 +2,8 @@
 //! backtrace) and ends the VM as the signal Linux would have sent ends a process: status 128 +
 //! signal. A fault inside the kernel is a kernel panic.
 
-use ferrite_libos::arch::{cpu, percpu, syscall_entry};
 use ferrite_libos::arch::idt::InterruptFrame;
+use ferrite_libos::arch::{cpu, percpu, syscall_entry};
 use ferrite_libos::exit::Outcome;
 use ferrite_libos::report;
 use ferrite_libos::{kprint, kprintln};
@@ -107,8 +107,11 @@ fn syscall_from_fault(frame: &InterruptFrame) -> ! {
         rsp: frame.rsp,
     };
     syscall_entry::use_iret_for_returns();
-    let top = percpu::current().kernel_rsp.load(core::sync::atomic::Ordering::Relaxed);
-    let at = (top - core::mem::size_of::<ferrite_libos::frame::SyscallFrame>() as u64) as *mut ferrite_libos::frame::SyscallFrame;
+    let top = percpu::current()
+        .kernel_rsp
+        .load(core::sync::atomic::Ordering::Relaxed);
+    let at = (top - core::mem::size_of::<ferrite_libos::frame::SyscallFrame>() as u64)
+        as *mut ferrite_libos::frame::SyscallFrame;
     // SAFETY: `at` is the top of this thread's kernel stack, which only the interrupt frame we
     // have just copied from occupies; `resume_syscall` continues from there and never returns.
     unsafe {

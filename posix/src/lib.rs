@@ -20,6 +20,12 @@ use ferrite_libos::exit::Outcome;
 #[cfg(target_os = "none")]
 static MEMORY_REPORT: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
+/// Every thread's first instruction on its own stack after a switch (see `arch::context`).
+#[unsafe(no_mangle)]
+pub extern "C" fn ferrite_thread_started() {
+    ferrite_smp::sched::finish_switch();
+}
+
 /// The system-call entry (`arch::syscall_entry`) calls this with the saved registers.
 #[unsafe(no_mangle)]
 pub extern "C" fn ferrite_syscall_dispatch(frame: &mut ferrite_libos::frame::SyscallFrame) -> i64 {

@@ -100,7 +100,9 @@ pub unsafe fn new_kernel_thread_stack(top: u64, entry: extern "C" fn(u64) -> !, 
         words.add(3).write(arg); // r12: the argument
         words.add(4).write(entry as *const () as u64); // rbx: the entry point
         words.add(5).write(0); // rbp
-        words.add(6).write(ferrite_kernel_thread_start as *const () as u64);
+        words
+            .add(6)
+            .write(ferrite_kernel_thread_start as *const () as u64);
     }
     switch_at
 }

@@ -360,6 +360,24 @@ pub fn is_accessible(addr: u64, len: u64, write: bool) -> bool {
     true
 }
 
+/// Map a guard page (made by `unmap_guard_page`) back into the identity map, before its frame is
+/// freed and reused.
+pub fn restore_guard_page(virt: u64) {
+    let mut tables = TABLES.lock();
+    let mut frames = FRAMES.lock();
+    if let (Some(t), Some(f)) = (tables.as_mut(), frames.as_mut()) {
+        if t.translate(virt).is_none() {
+            let _ = t.map(
+                virt,
+                virt,
+                PAGE_4K,
+                WRITABLE | NO_EXECUTE,
+                &mut TableFrames(f),
+            );
+        }
+    }
+}
+
 /// Whether the kernel can read `[addr, addr+len)` (any mapped, present page, user or not).
 pub fn is_readable(addr: u64, len: u64) -> bool {
     let Some(end) = addr.checked_add(len) else {

@@ -3,6 +3,7 @@
 //! `docs/syscalls.md` is generated from `ENTRIES` (see the `syscalls_doc` test).
 
 pub mod doc;
+pub mod futex;
 pub mod info;
 pub mod io;
 pub mod memory;
@@ -61,8 +62,9 @@ entries! {
     28 madvise => memory::sys_madvise, "MADV_DONTNEED zeroes; other advice accepted";
     35 nanosleep => time::sys_nanosleep, "";
     39 getpid => info::sys_getpid, "";
+    56 clone => process::sys_clone, "threads only (pthread_create's flags); new processes: ENOSYS";
     60 exit => process::sys_exit, "";
-    62 kill => signal::sys_kill, "self only";
+    62 kill => signal::sys_kill, "own process only";
     63 uname => info::sys_uname, "";
     72 fcntl => io::sys_fcntl, "F_GETFD/F_SETFD/F_GETFL/F_SETFL on the console";
     96 gettimeofday => time::sys_gettimeofday, "";
@@ -89,15 +91,17 @@ entries! {
     158 arch_prctl => process::sys_arch_prctl, "ARCH_SET_FS, ARCH_GET_FS";
     160 setrlimit => info::sys_setrlimit, "";
     186 gettid => info::sys_gettid, "";
-    200 tkill => signal::sys_tkill, "own thread only";
+    200 tkill => signal::sys_tkill, "";
     201 time => time::sys_time, "";
+    202 futex => futex::sys_futex, "all but the priority-inheritance operations";
+    203 sched_setaffinity => info::sys_sched_setaffinity, "";
     204 sched_getaffinity => info::sys_sched_getaffinity, "";
     218 set_tid_address => process::sys_set_tid_address, "";
     228 clock_gettime => time::sys_clock_gettime, "";
     229 clock_getres => time::sys_clock_getres, "";
     230 clock_nanosleep => time::sys_clock_nanosleep, "";
     231 exit_group => process::sys_exit_group, "";
-    234 tgkill => signal::sys_tgkill, "own thread only";
+    234 tgkill => signal::sys_tgkill, "";
     273 set_robust_list => process::sys_set_robust_list, "";
     274 get_robust_list => process::sys_get_robust_list, "";
     302 prlimit64 => info::sys_prlimit64, "own process only";

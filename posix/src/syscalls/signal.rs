@@ -11,7 +11,7 @@
 
 use ferrite_libos::frame::SyscallFrame;
 use ferrite_libos::sync::IrqMutex;
-use ferrite_smp::thread;
+use ferrite_smp::{sched, thread};
 
 use crate::abi::{self, k_sigaction, siginfo_t, stack_t};
 use crate::errno::{Errno, SysResult};
@@ -213,7 +213,7 @@ fn setup_frame(
     if action.flags & SA_RESTORER == 0 {
         return Err(Errno::EFAULT); // x86-64 handlers must return through sa_restorer
     }
-    let (alt_sp, alt_flags, alt_size) = thread::current().lock().alt_stack;
+    let (alt_sp, alt_flags, alt_size) = sched::current().posix.lock().alt_stack;
     let on_alt_stack = alt_flags & abi::SS_DISABLE as i32 == 0
         && action.flags & abi::SA_ONSTACK as u64 != 0
         && !(frame.rsp > alt_sp && frame.rsp <= alt_sp + alt_size);
@@ -227,7 +227,7 @@ fn setup_frame(
     save_fpu(fpu_at)?;
     sp -= core::mem::size_of::<RtSigFrame>() as u64;
     sp = (sp & !15) - 8; // as after a call: (sp + 8) % 16 == 0 at the handler's first instruction
-    let old_mask = thread::current().lock().signal_mask;
+    let old_mask = sched::current().posix.lock().signal_mask;
     let signal_frame = RtSigFrame {
         restorer: action.restorer,
         uc: UContext {
@@ -280,7 +280,7 @@ fn setup_frame(
     if action.flags & abi::SA_NODEFER as u64 == 0 {
         mask |= bit(sig);
     }
-    thread::current().lock().signal_mask = mask & !unblockable();
+    sched::current().posix.lock().signal_mask = mask & !unblockable();
     frame.rip = action.handler;
     frame.rsp = sp;
     frame.rdi = sig;
@@ -299,7 +299,7 @@ fn abi_red_zone() -> u64 {
 pub fn deliver_pending(frame: &mut SyscallFrame, rax: i64) -> i64 {
     loop {
         let sig = {
-            let mut t = thread::current().lock();
+            let mut t = sched::current().posix.lock();
             let ready = t.pending_signals & !t.signal_mask;
             if ready == 0 {
                 return rax;
@@ -333,8 +333,9 @@ pub fn deliver_pending(frame: &mut SyscallFrame, rax: i64) -> i64 {
     }
 }
 
-/// Send `sig` to the calling thread: it becomes pending and is delivered as the call returns.
-fn send_to_self(sig: u64) -> SysResult {
+/// Send `sig` to `target` (a thread of the service): it becomes pending there and is delivered as
+/// that thread next returns from a system call; a blocking call it is waiting in ends with EINTR.
+fn send(target: &alloc::sync::Arc<ferrite_smp::thread::Thread>, sig: u64) -> SysResult {
     if sig == 0 {
         return Ok(0);
     }
@@ -347,7 +348,14 @@ fn send_to_self(sig: u64) -> SysResult {
         );
         return Err(Errno::ENOSYS);
     }
-    thread::current().lock().pending_signals |= bit(sig);
+    let interrupt = {
+        let mut state = target.posix.lock();
+        state.pending_signals |= bit(sig);
+        state.signal_mask & bit(sig) == 0
+    };
+    if interrupt && !core::ptr::eq(alloc::sync::Arc::as_ptr(target), sched::current()) {
+        ferrite_smp::futex::interrupt(target);
+    }
     Ok(0)
 }
 
@@ -376,7 +384,7 @@ pub fn sys_rt_sigreturn(f: &mut SyscallFrame) -> SysResult {
     f.rsp = m.rsp;
     f.rip = m.rip;
     f.rflags = (m.eflags & USER_RFLAGS) | RFLAGS_IF;
-    thread::current().lock().signal_mask = uc.sigmask & !unblockable();
+    sched::current().posix.lock().signal_mask = uc.sigmask & !unblockable();
     Ok(m.rax as i64)
 }
 
@@ -418,7 +426,7 @@ pub fn sys_rt_sigprocmask(f: &mut SyscallFrame) -> SysResult {
     } else {
         None
     };
-    let previous = thread::current().lock().signal_mask;
+    let previous = sched::current().posix.lock().signal_mask;
     if old != 0 {
         uaccess::write(old, &previous)?;
     }
@@ -429,7 +437,7 @@ pub fn sys_rt_sigprocmask(f: &mut SyscallFrame) -> SysResult {
             abi::SIG_SETMASK => s,
             _ => return Err(Errno::EINVAL),
         };
-        thread::current().lock().signal_mask = mask & !unblockable();
+        sched::current().posix.lock().signal_mask = mask & !unblockable();
     }
     Ok(0)
 }
@@ -438,14 +446,14 @@ pub fn sys_rt_sigpending(f: &mut SyscallFrame) -> SysResult {
     if f.arg(1) != 8 {
         return Err(Errno::EINVAL);
     }
-    let pending = thread::current().lock().pending_signals;
+    let pending = sched::current().posix.lock().pending_signals;
     uaccess::write(f.arg(0), &pending)?;
     Ok(0)
 }
 
 pub fn sys_sigaltstack(f: &mut SyscallFrame) -> SysResult {
     let (new, old) = (f.arg(0), f.arg(1));
-    let current = thread::current().lock().alt_stack;
+    let current = sched::current().posix.lock().alt_stack;
     if old != 0 {
         uaccess::write(
             old,
@@ -464,7 +472,7 @@ pub fn sys_sigaltstack(f: &mut SyscallFrame) -> SysResult {
         if s.ss_flags & abi::SS_DISABLE as i32 == 0 && s.ss_size < abi::MINSIGSTKSZ as u64 {
             return Err(Errno::ENOMEM);
         }
-        thread::current().lock().alt_stack = (s.ss_sp, s.ss_flags, s.ss_size);
+        sched::current().posix.lock().alt_stack = (s.ss_sp, s.ss_flags, s.ss_size);
     }
     Ok(0)
 }
@@ -473,25 +481,24 @@ fn is_self_pid(pid: i64) -> bool {
     pid == thread::MAIN_TID as i64 || pid == 0 || pid == -1
 }
 
+/// `kill` to the process: the calling thread takes it (the one process has no other recipient
+/// that could handle it sooner).
 pub fn sys_kill(f: &mut SyscallFrame) -> SysResult {
     if !is_self_pid(f.arg(0) as i32 as i64) {
         return Err(Errno::ESRCH);
     }
-    send_to_self(f.arg(1))
+    send(&sched::current_arc(), f.arg(1))
 }
 
 pub fn sys_tkill(f: &mut SyscallFrame) -> SysResult {
-    if f.arg(0) as i32 != thread::current().lock().tid as i32 {
-        return Err(Errno::ESRCH);
-    }
-    send_to_self(f.arg(1))
+    let target = thread::find(f.arg(0) as u32).ok_or(Errno::ESRCH)?;
+    send(&target, f.arg(1))
 }
 
 pub fn sys_tgkill(f: &mut SyscallFrame) -> SysResult {
-    if f.arg(0) as i32 != thread::MAIN_TID as i32
-        || f.arg(1) as i32 != thread::current().lock().tid as i32
-    {
+    if f.arg(0) as i32 != thread::MAIN_TID as i32 {
         return Err(Errno::ESRCH);
     }
-    send_to_self(f.arg(2))
+    let target = thread::find(f.arg(1) as u32).ok_or(Errno::ESRCH)?;
+    send(&target, f.arg(2))
 }
