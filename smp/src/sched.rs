@@ -458,3 +458,32 @@ fn pick_work_elsewhere(cpu: usize) -> bool {
                 .any(|t| t.affinity.load(Ordering::Relaxed) & (1 << cpu) != 0)
     })
 }
+
+/// Host builds (unit tests of the system-call layer): one CPU running a main thread, no real
+/// switching. Idempotent.
+#[cfg(not(target_os = "none"))]
+pub fn install_host_platform() {
+    static DONE: spin::Once<()> = spin::Once::new();
+    DONE.call_once(|| {
+        unsafe extern "C" fn no_switch(_save: *mut u64, _load: u64) {
+            panic!("host tests cannot switch threads");
+        }
+        set_platform(Platform {
+            this_cpu: || 0,
+            kick: |_| {},
+            set_kernel_stack: |_| {},
+            arm_timer: |_| {},
+            now_tsc: || 0,
+            tsc_to_ns: |t| t,
+            ns_to_tsc: |n| n,
+            save_user_state: |_| {},
+            load_user_state: |_| {},
+            switch_stacks: no_switch,
+            wait_for_interrupt: || {},
+        });
+        let main = crate::thread::create(crate::thread::MAIN_TID, false).expect("host thread");
+        let idle = crate::thread::create(0, true).expect("host idle thread");
+        crate::thread::register(main.clone());
+        init_cpu(main, idle);
+    });
+}

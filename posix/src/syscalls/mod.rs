@@ -200,6 +200,7 @@ mod tests {
 
     #[test]
     fn unknown_numbers_are_enosys() {
+        ferrite_smp::sched::install_host_platform();
         let mut frame = SyscallFrame {
             rax: 449,
             ..Default::default()
