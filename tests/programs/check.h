@@ -13,11 +13,18 @@
 
 static int check_failures;
 
+/* The source's name without its directory: output must not depend on where the tree lives. */
+#ifdef __FILE_NAME__
+#define CHECK_FILE __FILE_NAME__
+#else
+#define CHECK_FILE __FILE__
+#endif
+
 #define CHECK(cond)                                                                       \
     do {                                                                                  \
         if (!(cond)) {                                                                    \
             check_failures++;                                                             \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                        \
+            printf("FAIL %s:%d: %s\n", CHECK_FILE, __LINE__, #cond);                        \
             fflush(stdout);                                                               \
         }                                                                                 \
     } while (0)
@@ -27,7 +34,7 @@ static int check_failures;
     do {                                                                                  \
         if (!(cond)) {                                                                    \
             check_failures++;                                                             \
-            printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                        \
+            printf("FAIL %s:%d: %s: ", CHECK_FILE, __LINE__, #cond);                        \
             printf(__VA_ARGS__);                                                          \
             printf("\n");                                                                 \
             fflush(stdout);                                                               \

@@ -308,7 +308,7 @@ static void signal_mode(const char *mode)
     if (strcmp(mode, "signal-clean") == 0) {
         CHECKF(handler_mxcsr_clean, "signal handler did not start with MXCSR 0x1f80");
         CHECKF(handler_fcw_clean, "signal handler did not start with x87 CW 0x37f");
-        printf("the handler started with a clean FP state\n");
+        printf("checked the FP state the handler started with\n");
     }
     CHECK(fegetround() == FE_TONEAREST);
 }

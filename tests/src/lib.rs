@@ -75,6 +75,15 @@ impl Program {
     }
 }
 
+/// Bytes as a `&'static str` in a `const` manifest, for long generated arguments:
+/// `const LONG: &str = text(&[b'x'; 5000]);`
+pub const fn text(bytes: &'static [u8]) -> &'static str {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(_) => panic!("not UTF-8"),
+    }
+}
+
 /// One test case: a program with arguments, environment, stdin and the expected exit status.
 #[derive(Debug, Clone, Copy)]
 pub struct Case {
@@ -583,7 +592,8 @@ pub fn boot_available(boot: Boot) -> Result<(), String> {
 /// each other or with the case. `name` is the test's name (for the artifact directory).
 pub fn run_case(name: &str, case: &Case, boot: Boot) {
     if let Err(why) = boot_available(boot) {
-        eprintln!("SKIPPED {name} under {boot:?}: {why}");
+        // Straight to stderr, past the test harness's output capture, so the skip is seen.
+        let _ = writeln!(std::io::stderr(), "SKIPPED {name} under {boot:?}: {why}");
         return;
     }
     let native_exe = build(&case.program, Target::Native).unwrap_or_else(|e| panic!("{e}"));
