@@ -24,6 +24,9 @@ static HANDOFF_TSC: AtomicU64 = AtomicU64::new(0);
 /// Address of the service's `main`, watched by a debug breakpoint when the boot log is on.
 static MAIN_ADDRESS: AtomicU64 = AtomicU64::new(0);
 
+/// Longest command line read from the boot loader (it ends at its NUL, in low RAM).
+const MAX_COMMAND_LINE: usize = 256 * 1024;
+
 fn read_boot_info(protocol: u32, info: u32) -> BootInfo {
     let phys = |addr: u64, len: usize| -> &'static [u8] {
         // SAFETY: boot-loader structures lie in low RAM, identity-mapped by the boot page tables,
@@ -40,7 +43,7 @@ fn read_boot_info(protocol: u32, info: u32) -> BootInfo {
                 start.memmap_entries as usize * bootinfo::PVH_MEMMAP_ENTRY_SIZE,
             ));
             let cmdline = if start.cmdline_paddr != 0 {
-                bootinfo::c_string(phys(start.cmdline_paddr, 4096))
+                bootinfo::c_string(phys(start.cmdline_paddr, MAX_COMMAND_LINE))
             } else {
                 String::new()
             };
@@ -294,6 +297,7 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
             512
         },
     );
+    fpu::capture_initial();
     phases.mark("cpu tables");
 
     let clock_source = time::init(boot::boot_tsc());

@@ -42,8 +42,81 @@ fn describe_page_fault(frame: &InterruptFrame) {
     kprint!("\n");
 }
 
-fn fatal_exception(frame: &mut InterruptFrame) -> ! {
+/// si_code and si_addr of the signal a service exception raises (Linux's values).
+fn fault_details(frame: &InterruptFrame) -> (i32, u64) {
+    const SEGV_MAPERR: i32 = 1;
+    const SEGV_ACCERR: i32 = 2;
+    const FPE_INTDIV: i32 = 1;
+    const ILL_ILLOPN: i32 = 2;
+    const BUS_ADRALN: i32 = 1;
+    const TRAP_BRKPT: i32 = 1;
+    const SI_KERNEL: i32 = 0x80;
+    match frame.vector {
+        14 => (
+            if frame.error_code & 1 != 0 {
+                SEGV_ACCERR
+            } else {
+                SEGV_MAPERR
+            },
+            cpu::read_cr2(),
+        ),
+        0 => (FPE_INTDIV, frame.rip),
+        6 => (ILL_ILLOPN, frame.rip),
+        17 => (BUS_ADRALN, frame.rip),
+        1 | 3 => (TRAP_BRKPT, frame.rip),
+        _ => (SI_KERNEL, 0),
+    }
+}
+
+/// Give a service exception to the service's own handler for its signal, if it has one.
+fn deliver_to_handler(frame: &mut InterruptFrame) -> bool {
+    let signal = signal_for(frame.vector) as u64;
+    let (code, addr) = fault_details(frame);
+    let mut ctx = crate::sigframe::UserContext {
+        rax: frame.rax,
+        rbx: frame.rbx,
+        rcx: frame.rcx,
+        rdx: frame.rdx,
+        rsi: frame.rsi,
+        rdi: frame.rdi,
+        rbp: frame.rbp,
+        rsp: frame.rsp,
+        r8: frame.r8,
+        r9: frame.r9,
+        r10: frame.r10,
+        r11: frame.r11,
+        r12: frame.r12,
+        r13: frame.r13,
+        r14: frame.r14,
+        r15: frame.r15,
+        rip: frame.rip,
+        rflags: frame.rflags,
+    };
+    if !crate::syscalls::signal::deliver_fault(
+        &mut ctx,
+        signal,
+        code,
+        addr,
+        frame.vector,
+        frame.error_code,
+    ) {
+        return false;
+    }
+    frame.rax = ctx.rax;
+    frame.rdi = ctx.rdi;
+    frame.rsi = ctx.rsi;
+    frame.rdx = ctx.rdx;
+    frame.rsp = ctx.rsp;
+    frame.rip = ctx.rip;
+    frame.rflags = ctx.rflags;
+    true
+}
+
+fn fatal_exception(frame: &mut InterruptFrame) {
     let vector = frame.vector;
+    if frame.cs & 3 == 3 && !matches!(vector, 2 | 8 | 18) && deliver_to_handler(frame) {
+        return;
+    }
     let kernel = frame.cs & 3 == 0 || matches!(vector, 2 | 8 | 18);
     let whose = if kernel { "the kernel" } else { "the service" };
     kprint!(
@@ -56,7 +129,11 @@ fn fatal_exception(frame: &mut InterruptFrame) -> ! {
     {
         kprint!(" ({name}+{offset:#x})");
     }
-    kprint!(", thread 1 on CPU 0\n");
+    kprint!(
+        ", thread {} on CPU {}\n",
+        ferrite_smp::sched::current().tid,
+        ferrite_smp::sched::this_cpu()
+    );
     if vector == 14 {
         describe_page_fault(frame);
     }

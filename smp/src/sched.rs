@@ -425,6 +425,18 @@ pub fn reschedule_interrupt(from_service: bool) {
     }
 }
 
+/// Make a thread that is running on another CPU enter the kernel soon (so a signal sent to it
+/// is delivered without waiting for its next system call).
+pub fn kick_thread(thread: &Thread) {
+    if thread.state() == State::Running {
+        let cpu = thread.cpu.load(Ordering::Relaxed);
+        if cpu != this_cpu() {
+            CPUS[cpu].need_resched.store(true, Ordering::Release);
+            (platform().kick)(cpu);
+        }
+    }
+}
+
 /// Whether this CPU should reschedule before returning to the service.
 pub fn need_resched() -> bool {
     CPUS[this_cpu()].need_resched.load(Ordering::Acquire)

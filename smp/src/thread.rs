@@ -23,10 +23,14 @@ pub struct PosixState {
     pub signal_mask: u64,
     /// Signals sent to this thread while blocked, delivered when unblocked.
     pub pending_signals: u64,
+    /// Which of the pending signals came from `kill` (si_code SI_USER) rather than `tkill`.
+    pub pending_from_kill: u64,
     /// Alternate signal stack (ss_sp, ss_flags, ss_size).
     pub alt_stack: (u64, i32, u64),
     /// `prctl(PR_SET_NAME)`.
     pub name: [u8; 16],
+    /// The mask `rt_sigsuspend` replaced, restored when its signal has been delivered.
+    pub suspend_saved_mask: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -270,6 +274,11 @@ pub fn unregister(thread: &Thread) -> usize {
     EXITED_CPU_NS.fetch_add(thread.cpu_time_ns(), Ordering::Relaxed);
     THREADS.lock().remove(&thread.tid);
     LIVE_THREADS.fetch_sub(1, Ordering::AcqRel) - 1
+}
+
+/// The first live thread (lowest id) for which `pick` says yes.
+pub fn find_first(pick: impl Fn(&Thread) -> bool) -> Option<Arc<Thread>> {
+    THREADS.lock().values().find(|t| pick(t)).cloned()
 }
 
 pub fn find(tid: u32) -> Option<Arc<Thread>> {

@@ -11,7 +11,15 @@ use ferrite_libos::sync::IrqMutex;
 use crate::sched::{self, MAX_CPUS};
 use crate::thread::{Thread, WakeReason};
 
-type Timers = BTreeMap<(u64, u64), Arc<Thread>>;
+/// What a timer does when it fires.
+enum Action {
+    /// Wake a blocked thread (reason `TimedOut`).
+    Wake(Arc<Thread>),
+    /// Call a function (from the timer interrupt, with interrupts off) with an argument.
+    Call(fn(u64), u64),
+}
+
+type Timers = BTreeMap<(u64, u64), Action>;
 
 static TIMERS: [IrqMutex<Timers>; MAX_CPUS] = [const { IrqMutex::new(BTreeMap::new()) }; MAX_CPUS];
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
@@ -25,9 +33,18 @@ pub struct TimerHandle {
 
 /// Wake `thread` (with reason `TimedOut`) at TSC value `deadline`, unless cancelled first.
 pub fn add(deadline: u64, thread: Arc<Thread>) -> TimerHandle {
+    insert(deadline, Action::Wake(thread))
+}
+
+/// Call `f(arg)` at TSC value `deadline` (from interrupt context), unless cancelled first.
+pub fn add_callback(deadline: u64, f: fn(u64), arg: u64) -> TimerHandle {
+    insert(deadline, Action::Call(f, arg))
+}
+
+fn insert(deadline: u64, action: Action) -> TimerHandle {
     let cpu = sched::this_cpu();
     let key = (deadline, SEQUENCE.fetch_add(1, Ordering::Relaxed));
-    TIMERS[cpu].lock().insert(key, thread);
+    TIMERS[cpu].lock().insert(key, action);
     rearm();
     TimerHandle { cpu, key }
 }
@@ -49,11 +66,12 @@ pub fn expire() {
             }
         };
         match due {
-            Some(thread) => {
+            Some(Action::Wake(thread)) => {
                 if thread.claim_wake(WakeReason::TimedOut) {
                     sched::wake(&thread);
                 }
             }
+            Some(Action::Call(f, arg)) => f(arg),
             None => break,
         }
     }

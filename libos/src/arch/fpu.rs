@@ -42,3 +42,33 @@ pub fn restore(area: *const u8) {
         }
     }
 }
+
+/// The state a thread (and a signal handler) starts with: captured once at boot, right after
+/// `fninit`, before any service code ran.
+static INITIAL: spin::Once<usize> = spin::Once::new();
+
+/// Capture the current (freshly initialised) state as the initial state.
+pub fn capture_initial() {
+    INITIAL.call_once(|| {
+        let layout =
+            core::alloc::Layout::from_size_align(area_size(), 64).expect("FPU area layout");
+        // SAFETY: non-zero size; the buffer is kept for the life of the kernel.
+        let area = unsafe { alloc::alloc::alloc_zeroed(layout) };
+        assert!(!area.is_null(), "no memory for the initial FPU state");
+        save(area);
+        area as usize
+    });
+}
+
+/// Load the initial state (MXCSR 0x1F80, x87 control word 0x37F, registers cleared), as Linux
+/// does when entering a signal handler.
+pub fn load_initial() {
+    if let Some(&area) = INITIAL.get() {
+        restore(area as *const u8);
+    }
+}
+
+/// The XSAVE feature mask in use (0: FXSAVE only).
+pub fn xsave_mask() -> u64 {
+    XSAVE_MASK.load(Ordering::Relaxed)
+}

@@ -229,6 +229,14 @@ pub fn map_anonymous(virt: u64, len: u64, flags: u64) -> Result<(), MapError> {
     let end = virt + len;
     while addr < end {
         let huge = addr.is_multiple_of(PAGE_2M) && end - addr >= PAGE_2M;
+        let huge = huge && {
+            let (free, detached) = tables.claim_huge_slot(addr);
+            if let Some(table) = detached {
+                frames.free(table, 1);
+                cpu::invlpg(addr);
+            }
+            free
+        };
         let mapped = if huge {
             frames
                 .alloc_contiguous(PAGE_2M / FRAME_SIZE, PAGE_2M / FRAME_SIZE)

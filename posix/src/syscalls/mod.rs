@@ -6,6 +6,7 @@ pub mod doc;
 pub mod futex;
 pub mod info;
 pub mod io;
+pub mod itimer;
 pub mod memory;
 pub mod process;
 pub mod signal;
@@ -60,7 +61,11 @@ entries! {
     26 msync => memory::sys_msync, "anonymous memory: nothing to write back";
     27 mincore => memory::sys_mincore, "";
     28 madvise => memory::sys_madvise, "MADV_DONTNEED zeroes; other advice accepted";
+    34 pause => itimer::sys_pause, "";
     35 nanosleep => time::sys_nanosleep, "";
+    36 getitimer => itimer::sys_getitimer, "ITIMER_REAL only";
+    37 alarm => itimer::sys_alarm, "";
+    38 setitimer => itimer::sys_setitimer, "ITIMER_REAL only (EINVAL for the CPU-time timers)";
     39 getpid => info::sys_getpid, "";
     56 clone => process::sys_clone, "threads only (pthread_create's flags); new processes: ENOSYS";
     60 exit => process::sys_exit, "";
@@ -86,6 +91,7 @@ entries! {
     121 getpgid => info::sys_getpid, "";
     124 getsid => info::sys_getpid, "";
     127 rt_sigpending => signal::sys_rt_sigpending, "";
+    130 rt_sigsuspend => itimer::sys_rt_sigsuspend, "";
     131 sigaltstack => signal::sys_sigaltstack, "";
     157 prctl => process::sys_prctl, "PR_SET_NAME, PR_GET_NAME";
     158 arch_prctl => process::sys_arch_prctl, "ARCH_SET_FS, ARCH_GET_FS";
@@ -127,7 +133,9 @@ pub fn name_of(number: u64) -> &'static str {
     SYSCALL_NAMES.get(number as usize).copied().unwrap_or("")
 }
 
-static REPORTED: [AtomicU64; TABLE_SIZE / 64] = [const { AtomicU64::new(0) }; TABLE_SIZE / 64];
+/// Numbers already reported as unimplemented; numbers beyond the table share the last bit.
+static REPORTED: [AtomicU64; TABLE_SIZE / 64 + 1] =
+    [const { AtomicU64::new(0) }; TABLE_SIZE / 64 + 1];
 static TRACE: AtomicBool = AtomicBool::new(false);
 
 pub fn set_trace(on: bool) {
@@ -135,13 +143,12 @@ pub fn set_trace(on: bool) {
 }
 
 fn report_unimplemented(number: u64) {
-    let first_time = match REPORTED.get(number as usize / 64) {
-        Some(word) => {
-            let bit = 1 << (number % 64);
-            word.fetch_or(bit, Ordering::Relaxed) & bit == 0
-        }
-        None => true,
+    let (word, bit) = if (number as usize) < TABLE_SIZE {
+        (&REPORTED[number as usize / 64], 1u64 << (number % 64))
+    } else {
+        (&REPORTED[TABLE_SIZE / 64], 1)
     };
+    let first_time = word.fetch_or(bit, Ordering::Relaxed) & bit == 0;
     if first_time {
         let name = name_of(number);
         if name.is_empty() {
