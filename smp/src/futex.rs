@@ -61,10 +61,10 @@ pub fn wait<E>(
     }
     let timer = deadline.map(|d| timer::add(d, me.clone()));
     let reason = sched::block();
-    if let Some(t) = timer {
-        if reason != WakeReason::TimedOut {
-            timer::cancel(t);
-        }
+    if let Some(t) = timer
+        && reason != WakeReason::TimedOut
+    {
+        timer::cancel(t);
     }
     Ok(Some(match reason {
         WakeReason::Woken => WaitOutcome::Woken,

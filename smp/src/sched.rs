@@ -159,14 +159,14 @@ fn choose_cpu(thread: &Thread) -> usize {
     }
     let mut best = None;
     let mut best_len = usize::MAX;
-    for cpu in 0..cpu_count() {
+    for (cpu, state) in CPUS.iter().enumerate().take(cpu_count()) {
         if allowed & (1 << cpu) == 0 {
             continue;
         }
-        if CPUS[cpu].idle_now.load(Ordering::Acquire) {
+        if state.idle_now.load(Ordering::Acquire) {
             return cpu;
         }
-        let len = CPUS[cpu].queue.lock().len() + 1;
+        let len = state.queue.lock().len() + 1;
         if len < best_len || (len == best_len && cpu == last) {
             best = Some(cpu);
             best_len = len;
