@@ -7,7 +7,7 @@
 
 extern crate alloc;
 
-#[cfg(target_os = "none")]
+pub mod acpi;
 pub mod arch;
 pub mod bootinfo;
 pub mod cmdline;

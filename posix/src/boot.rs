@@ -4,7 +4,9 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use ferrite_libos::arch::{boot, context, cpu, fpu, gdt, idt, percpu, port, syscall_entry};
+use ferrite_libos::arch::{
+    ap_boot, apic, boot, context, cpu, fpu, idt, percpu, port, syscall_entry,
+};
 use ferrite_libos::bootinfo::{self, BootInfo};
 use ferrite_libos::console::{self, Mode};
 use ferrite_libos::{cmdline, kprintln, mm, random, serial, time};
@@ -78,31 +80,11 @@ fn image_config(key: &str) -> Option<&'static str> {
         .find_map(|line| line.strip_prefix(key)?.strip_prefix('='))
 }
 
-/// A kernel stack of `size` bytes with an unmapped guard page below; returns its top.
-fn kernel_stack(size: u64) -> u64 {
-    let frames = size / 4096 + 1;
-    let base = mm::alloc_frames_contiguous(frames, 1)
-        .unwrap_or_else(|| early_fail("no memory for kernel stacks"));
-    mm::unmap_guard_page(base);
-    base + frames * 4096
-}
-
-/// Interrupt stacks for this CPU.
-fn allocate_interrupt_stacks() -> [u64; gdt::IST_SLOTS] {
-    [(); gdt::IST_SLOTS].map(|_| kernel_stack(gdt::IST_STACK_SIZE as u64))
-}
-
 fn wait_for_interrupt() {
-    if ferrite_smp::timer::pending() {
-        // No timer interrupt yet to end a halt: poll the timers instead.
-        for _ in 0..1000 {
-            core::hint::spin_loop();
-        }
-    } else {
-        // SAFETY: `sti; hlt` halts with interrupts on (sti's shadow covers hlt, so no interrupt
-        // slips in between); interrupts are off again afterwards, as the scheduler expects.
-        unsafe { core::arch::asm!("sti", "hlt", "cli", options(nomem, nostack)) };
-    }
+    // SAFETY: `sti; hlt` halts with interrupts on (sti's shadow covers hlt, so no interrupt slips
+    // in between); interrupts are off again afterwards, as the scheduler expects. The local APIC
+    // timer, armed for the next timer, ends the halt.
+    unsafe { core::arch::asm!("sti", "hlt", "cli", options(nomem, nostack)) };
 }
 
 fn save_user_state(t: &ferrite_smp::thread::Thread) {
@@ -116,13 +98,21 @@ fn load_user_state(t: &ferrite_smp::thread::Thread) {
 }
 
 /// Hand the boot CPU to the scheduler: the main thread (tid 1) runs, the idle thread waits.
-fn start_scheduler() {
+fn start_scheduler(cpus: usize) {
     use ferrite_smp::{sched, thread};
     sched::set_platform(sched::Platform {
-        this_cpu: || percpu::current().cpu_index as usize,
-        kick: |_cpu| {},
+        this_cpu: percpu::this_cpu_index,
+        kick: |cpu| {
+            apic::send_ipi_to_cpu(cpu, crate::faults::RESCHEDULE_VECTOR);
+        },
         set_kernel_stack: percpu::set_kernel_stack,
-        arm_timer: |_tsc| {},
+        arm_timer: |tsc| {
+            if tsc == 0 {
+                apic::timer_cancel();
+            } else {
+                apic::timer_arm(tsc, crate::faults::TIMER_VECTOR);
+            }
+        },
         now_tsc: cpu::rdtsc,
         tsc_to_ns: |ticks| time::scale().ticks_to_ns(ticks),
         ns_to_tsc: |ns| time::scale().ns_to_ticks(ns),
@@ -140,7 +130,26 @@ fn start_scheduler() {
         context::new_kernel_thread_stack(idle.kernel_stack.top, sched::idle_loop, 0)
     });
     thread::register(main.clone());
+    sched::set_cpu_count(cpus);
     sched::init_cpu(main, idle);
+    SCHEDULER_READY.store(true, Ordering::Release);
+}
+
+/// Set once the scheduler can take the application processors.
+static SCHEDULER_READY: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Where each application processor goes once it is up: wait for the scheduler, then become
+/// that CPU's idle thread (its start-up stack is the idle thread's stack from now on).
+fn ap_scheduler_main(_cpu_index: usize) -> ! {
+    use ferrite_smp::{sched, thread};
+    while !SCHEDULER_READY.load(Ordering::Acquire) {
+        core::hint::spin_loop();
+    }
+    let Some(idle) = thread::create(0, true) else {
+        cpu::halt_forever()
+    };
+    sched::init_cpu(idle.clone(), idle);
+    sched::idle_loop(0)
 }
 
 /// Remap the legacy PICs above the exception vectors and mask them (firmware on `pc`/`q35` leaves
@@ -274,11 +283,10 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
         features.pdpe1gb,
     );
     phases.mark("memory");
-    gdt::init_cpu(allocate_interrupt_stacks());
-    percpu::init_boot_cpu();
     idt::build();
-    idt::load();
-    syscall_entry::init_cpu();
+    let ist =
+        ap_boot::interrupt_stacks().unwrap_or_else(|| early_fail("no memory for interrupt stacks"));
+    ap_boot::init_this_cpu(0, ist);
     quiet_legacy_pic();
     let ring0_emulated = cpu::ring0_is_emulated();
     let features = cpu::enable_user_features(features, ring0_emulated);
@@ -303,6 +311,12 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
     let clock_source = time::init(boot::boot_tsc());
     random::init(features.rdrand, features.rdseed);
     phases.mark("clock");
+
+    // CPUs: MADT, local APIC, I/O APIC, then the other CPUs (parked until the scheduler exists).
+    ap_boot::init_platform(boot_info.rsdp);
+    phases.mark("apic");
+    let cpus = ap_boot::start_aps(ap_scheduler_main);
+    phases.mark("cpus");
 
     let command_line = if boot_info.cmdline.trim().is_empty() {
         image_config("cmdline").unwrap_or("").to_string()
@@ -382,9 +396,27 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
             if mode == Mode::Tty { "tty" } else { "pipe" }
         );
         phases.print();
+        match cpus {
+            Ok(s) if s.cpus == s.expected && s.sipis <= 1 => {
+                kprintln!("boot: {} CPUs up in {} us", s.cpus, micros(s.ticks))
+            }
+            Ok(s) if s.cpus == s.expected => kprintln!(
+                "boot: {} CPUs up in {} us ({} start-up IPIs)",
+                s.cpus,
+                micros(s.ticks),
+                s.sipis
+            ),
+            Ok(s) => kprintln!(
+                "boot: {} of {} CPUs up in {} us",
+                s.cpus,
+                s.expected,
+                micros(s.ticks)
+            ),
+            Err(e) => kprintln!("boot: CPU bring-up failed: {e:?}"),
+        }
         watch_main();
     }
-    start_scheduler();
+    start_scheduler(cpus.as_ref().map(|s| s.cpus).unwrap_or(1));
     HANDOFF_TSC.store(cpu::rdtsc(), Ordering::Relaxed);
     syscall_entry::enter_service(_start as *const () as u64, sp)
 }

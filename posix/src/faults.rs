@@ -3,7 +3,7 @@
 //! signal. A fault inside the kernel is a kernel panic.
 
 use ferrite_libos::arch::idt::InterruptFrame;
-use ferrite_libos::arch::{cpu, percpu, syscall_entry};
+use ferrite_libos::arch::{apic, cpu, percpu, syscall_entry};
 use ferrite_libos::exit::Outcome;
 use ferrite_libos::report;
 use ferrite_libos::{kprint, kprintln};
@@ -68,11 +68,9 @@ fn fault_details(frame: &InterruptFrame) -> (i32, u64) {
     }
 }
 
-/// Give a service exception to the service's own handler for its signal, if it has one.
-fn deliver_to_handler(frame: &mut InterruptFrame) -> bool {
-    let signal = signal_for(frame.vector) as u64;
-    let (code, addr) = fault_details(frame);
-    let mut ctx = crate::sigframe::UserContext {
+/// The service's registers in an interrupt frame.
+fn context_of(frame: &InterruptFrame) -> crate::sigframe::UserContext {
+    crate::sigframe::UserContext {
         rax: frame.rax,
         rbx: frame.rbx,
         rcx: frame.rcx,
@@ -91,17 +89,11 @@ fn deliver_to_handler(frame: &mut InterruptFrame) -> bool {
         r15: frame.r15,
         rip: frame.rip,
         rflags: frame.rflags,
-    };
-    if !crate::syscalls::signal::deliver_fault(
-        &mut ctx,
-        signal,
-        code,
-        addr,
-        frame.vector,
-        frame.error_code,
-    ) {
-        return false;
     }
+}
+
+/// Resume in a handler frame set up on `ctx` (only these registers change).
+fn apply_context(frame: &mut InterruptFrame, ctx: &crate::sigframe::UserContext) {
     frame.rax = ctx.rax;
     frame.rdi = ctx.rdi;
     frame.rsi = ctx.rsi;
@@ -109,6 +101,18 @@ fn deliver_to_handler(frame: &mut InterruptFrame) -> bool {
     frame.rsp = ctx.rsp;
     frame.rip = ctx.rip;
     frame.rflags = ctx.rflags;
+}
+
+/// Give a service exception to the service's own handler for its signal, if it has one.
+fn deliver_to_handler(frame: &mut InterruptFrame) -> bool {
+    let signal = signal_for(frame.vector) as u64;
+    let (code, addr) = fault_details(frame);
+    let mut ctx = context_of(frame);
+    let (vector, error) = (frame.vector, frame.error_code);
+    if !crate::syscalls::signal::deliver_fault(&mut ctx, signal, code, addr, vector, error) {
+        return false;
+    }
+    apply_context(frame, &ctx);
     true
 }
 
@@ -197,12 +201,47 @@ fn syscall_from_fault(frame: &InterruptFrame) -> ! {
     }
 }
 
+/// The local APIC timer (scheduler time slices and timers).
+pub const TIMER_VECTOR: u8 = 0x40;
+/// Another CPU queued work for this one, or wants it to look at a signal.
+pub const RESCHEDULE_VECTOR: u8 = 0x41;
+
+/// After an interrupt from the service: deliver signals that became pending for the thread now
+/// running (sent by another thread or a timer), as Linux does on every return to user mode.
+fn deliver_signals_on_return(frame: &mut InterruptFrame) {
+    let pending = {
+        let t = ferrite_smp::sched::current().posix.lock();
+        t.pending_signals & !t.signal_mask
+    };
+    if pending == 0 {
+        return;
+    }
+    let mut ctx = context_of(frame);
+    if crate::syscalls::signal::deliver_pending_to(&mut ctx) {
+        apply_context(frame, &ctx);
+    }
+}
+
 /// Every interrupt and exception vector arrives here (see `arch::idt`).
 #[unsafe(no_mangle)]
 extern "C" fn ferrite_interrupt_dispatch(frame: &mut InterruptFrame) {
     match frame.vector {
         3 if crate::boot::main_reached(&mut frame.rip) => {}
         13 if is_syscall_in_ring3(frame) => syscall_from_fault(frame),
+        v if v == TIMER_VECTOR as u64 => {
+            apic::eoi();
+            ferrite_smp::sched::timer_interrupt(frame.cs & 3 == 3);
+            if frame.cs & 3 == 3 {
+                deliver_signals_on_return(frame);
+            }
+        }
+        v if v == RESCHEDULE_VECTOR as u64 => {
+            apic::eoi();
+            ferrite_smp::sched::reschedule_interrupt(frame.cs & 3 == 3);
+            if frame.cs & 3 == 3 {
+                deliver_signals_on_return(frame);
+            }
+        }
         // Spurious interrupts: the legacy PIC's IRQ 7/15 and the local APIC's spurious vector.
         0x27 | 0x2F | 0xFF => {}
         0..=31 => fatal_exception(frame),

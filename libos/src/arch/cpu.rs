@@ -180,6 +180,19 @@ pub fn detect_features() -> Features {
 /// (see docs/architecture.md). 200 iterations of a trivial loop take well under 100,000 cycles
 /// natively and under TCG, and millions there.
 pub fn ring0_is_emulated() -> bool {
+    let emulated = probe_ring0_emulation();
+    RING0_EMULATED.store(emulated, core::sync::atomic::Ordering::Relaxed);
+    emulated
+}
+
+static RING0_EMULATED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// The boot CPU's finding (application processors use it rather than measuring again).
+pub fn ring0_emulated() -> bool {
+    RING0_EMULATED.load(core::sync::atomic::Ordering::Relaxed)
+}
+
+fn probe_ring0_emulation() -> bool {
     let start = rdtsc();
     let mut x = 0u64;
     for i in 0..200u64 {

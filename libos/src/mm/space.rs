@@ -170,6 +170,20 @@ fn build_kernel_tables(
 /// Map device memory `[phys, phys+len)` uncached at the same address (for drivers: local APIC,
 /// I/O APIC, virtio-mmio, PCI BARs). Pages already mapped are left as they are.
 pub fn map_device(phys: u64, len: u64) -> Result<(), MapError> {
+    map_identity_pages(
+        phys,
+        len,
+        WRITABLE | NO_EXECUTE | CACHE_DISABLE | WRITE_THROUGH,
+    )
+}
+
+/// Map firmware tables `[phys, phys+len)` (ACPI) read-only and cached at the same address. Pages
+/// already mapped (tables in RAM) are left as they are.
+pub fn map_firmware(phys: u64, len: u64) -> Result<(), MapError> {
+    map_identity_pages(phys, len, NO_EXECUTE)
+}
+
+fn map_identity_pages(phys: u64, len: u64, flags: u64) -> Result<(), MapError> {
     let mut tables = TABLES.lock();
     let tables = tables.as_mut().ok_or(MapError::OutOfMemory)?;
     let mut frames = FRAMES.lock();
@@ -177,13 +191,7 @@ pub fn map_device(phys: u64, len: u64) -> Result<(), MapError> {
     let mut addr = phys & !(PAGE_4K - 1);
     while addr < phys + len {
         if tables.translate(addr).is_none() {
-            tables.map(
-                addr,
-                addr,
-                PAGE_4K,
-                WRITABLE | NO_EXECUTE | CACHE_DISABLE | WRITE_THROUGH,
-                &mut TableFrames(frames),
-            )?;
+            tables.map(addr, addr, PAGE_4K, flags, &mut TableFrames(frames))?;
         }
         addr += PAGE_4K;
     }
@@ -403,6 +411,44 @@ pub fn is_readable(addr: u64, len: u64) -> bool {
         page += PAGE_4K;
     }
     true
+}
+
+/// A kernel stack of `size` bytes (a multiple of 4 KiB) with an unmapped guard page below it;
+/// returns its top, or None when memory is exhausted.
+pub fn alloc_kernel_stack(size: u64) -> Option<u64> {
+    let frames = size / FRAME_SIZE + 1;
+    let base = alloc_frames_contiguous(frames, 1)?;
+    unmap_guard_page(base);
+    Some(base + frames * FRAME_SIZE)
+}
+
+/// Kernel stacks of the given sizes (multiples of 4 KiB), each with an unmapped guard page below
+/// it, from one contiguous run of frames and with the page tables locked once: CPU bring-up needs
+/// dozens, and each allocation and lock costs when the kernel's instructions are emulated.
+/// Returns their tops in order, or None when memory is exhausted.
+pub fn alloc_kernel_stacks(sizes: &[u64]) -> Option<alloc::vec::Vec<u64>> {
+    let frames = sizes.iter().map(|s| s / FRAME_SIZE + 1).sum();
+    let mut at = alloc_frames_contiguous(frames, 1)?;
+    let mut tops = alloc::vec::Vec::with_capacity(sizes.len());
+    let mut tables = TABLES.lock();
+    let mut bitmap = FRAMES.lock();
+    if let (Some(t), Some(f)) = (tables.as_mut(), bitmap.as_mut()) {
+        for size in sizes {
+            // One walk when the page is mapped 4 KiB already (after the first guard page of each
+            // 2 MiB the split made).
+            match t.leaf(at) {
+                Some((e, PAGE_4K)) => *e = 0,
+                _ => {
+                    let _ = t.split_to_4k(at, PAGE_4K, &mut TableFrames(f));
+                    let _ = t.unmap_leaf(at);
+                }
+            }
+            cpu::invlpg(at);
+            at += FRAME_SIZE + size / FRAME_SIZE * FRAME_SIZE;
+            tops.push(at);
+        }
+    }
+    Some(tops)
 }
 
 /// Remove the mapping of one page (a guard page) without freeing anything behind it.

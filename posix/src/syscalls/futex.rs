@@ -23,7 +23,7 @@ const FUTEX_PRIVATE_FLAG: u64 = 128;
 const FUTEX_CLOCK_REALTIME: u64 = 256;
 
 fn check_address(addr: u64) -> Result<(), Errno> {
-    if addr % 4 != 0 {
+    if !addr.is_multiple_of(4) {
         Err(Errno::EINVAL)
     } else {
         Ok(())
