@@ -49,6 +49,17 @@ function(ferrite_add_image target)
     return()
   endif()
   set_target_properties(${target} PROPERTIES SUFFIX ".elf")
+  # Relink when the kernel or the runtime glue changes: bring them up to date first (cheap when
+  # nothing changed), and name them as link dependencies.
+  if(NOT TARGET ferrite_kernel)
+    add_custom_target(ferrite_kernel
+      COMMAND "${FERRITE_HOME}/bin/ferrite" build-kernel
+      BYPRODUCTS "${FERRITE_HOME}/target/ferrite/libferrite.o" "${FERRITE_HOME}/target/ferrite/libferrite_rt.a"
+      COMMENT "Ferrite kernel")
+  endif()
+  add_dependencies(${target} ferrite_kernel)
+  set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS
+    "${FERRITE_HOME}/target/ferrite/libferrite.o" "${FERRITE_HOME}/target/ferrite/libferrite_rt.a")
   target_link_options(${target} PRIVATE "--ferrite-name=${target}")
   if(DEFINED FERRITE_ROOTFS)
     get_filename_component(rootfs "${FERRITE_ROOTFS}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")

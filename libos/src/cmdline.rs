@@ -1,8 +1,9 @@
 //! The kernel command line: kernel options, the service's environment and its arguments.
 //!
 //! Syntax (Linux's conventions for init, plus quoting):
-//! - words are separated by spaces; a word may be written in double quotes to contain spaces, and
-//!   `\"` and `\\` stand for `"` and `\` inside quotes;
+//! - words are separated by whitespace; a word may be written in double quotes to contain
+//!   whitespace, and a backslash makes the next character literal, inside quotes or not (so
+//!   `\"` and `\\` stand for `"` and `\`; this is also how GRUB escapes its arguments);
 //! - before a bare `--`: words starting with `ferrite.` are kernel options (`ferrite.key=value` or
 //!   `ferrite.flag`); other `KEY=VALUE` words go to the service's environment; any other word is an
 //!   argument;
@@ -46,9 +47,10 @@ pub fn split_words(text: &str) -> Vec<String> {
                 quoted = !quoted;
                 in_word = true;
             }
-            '\\' if quoted => {
+            '\\' => {
                 if let Some(next) = chars.next() {
                     current.push(next);
+                    in_word = true;
                 }
             }
             c if c.is_whitespace() && !quoted => {
@@ -110,6 +112,13 @@ mod tests {
             split_words(r#"  a "b c" "" "x\"y\\z" d"#),
             ["a", "b c", "", "x\"y\\z", "d"]
         );
+    }
+
+    #[test]
+    fn backslash_escapes_outside_quotes_too() {
+        // The way GRUB writes its arguments for the kernel.
+        let words = split_words("\\'single\\' back\\\\slash \"say \\\"hi\\\"\"");
+        assert_eq!(words, ["'single'", "back\\slash", "say \"hi\""]);
     }
 
     #[test]

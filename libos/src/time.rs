@@ -43,7 +43,6 @@ pub fn hz_from_pvclock(mul: u32, shift: i8) -> u64 {
 
 static TSC_MULT: AtomicU64 = AtomicU64::new(0);
 static TSC_HZ: AtomicU64 = AtomicU64::new(0);
-#[cfg_attr(not(target_os = "none"), allow(dead_code))]
 static TSC_AT_BOOT: AtomicU64 = AtomicU64::new(0);
 /// Wall-clock nanoseconds at boot (0 until the RTC has been read).
 static REALTIME_AT_BOOT_NS: AtomicU64 = AtomicU64::new(0);
@@ -271,6 +270,13 @@ pub fn init(boot_tsc: u64) -> &'static str {
 pub fn monotonic_ns() -> u64 {
     let ticks = hw::now_tsc().saturating_sub(TSC_AT_BOOT.load(Ordering::Relaxed));
     scale().ticks_to_ns(ticks)
+}
+
+/// The TSC value at which the monotonic clock reads `ns`.
+pub fn monotonic_to_tsc(ns: u64) -> u64 {
+    TSC_AT_BOOT
+        .load(Ordering::Relaxed)
+        .saturating_add(scale().ns_to_ticks(ns))
 }
 
 /// Wall-clock nanoseconds since the epoch.

@@ -4,7 +4,9 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use ferrite_libos::arch::{ap_boot, boot, cpu, idt, percpu, port, syscall_entry};
+use ferrite_libos::arch::{
+    ap_boot, apic, boot, context, cpu, fpu, idt, percpu, port, syscall_entry,
+};
 use ferrite_libos::bootinfo::{self, BootInfo};
 use ferrite_libos::console::{self, Mode};
 use ferrite_libos::{cmdline, kprintln, mm, random, serial, time};
@@ -24,6 +26,9 @@ static HANDOFF_TSC: AtomicU64 = AtomicU64::new(0);
 /// Address of the service's `main`, watched by a debug breakpoint when the boot log is on.
 static MAIN_ADDRESS: AtomicU64 = AtomicU64::new(0);
 
+/// Longest command line read from the boot loader (it ends at its NUL, in low RAM).
+const MAX_COMMAND_LINE: usize = 256 * 1024;
+
 fn read_boot_info(protocol: u32, info: u32) -> BootInfo {
     let phys = |addr: u64, len: usize| -> &'static [u8] {
         // SAFETY: boot-loader structures lie in low RAM, identity-mapped by the boot page tables,
@@ -40,7 +45,7 @@ fn read_boot_info(protocol: u32, info: u32) -> BootInfo {
                 start.memmap_entries as usize * bootinfo::PVH_MEMMAP_ENTRY_SIZE,
             ));
             let cmdline = if start.cmdline_paddr != 0 {
-                bootinfo::c_string(phys(start.cmdline_paddr, 4096))
+                bootinfo::c_string(phys(start.cmdline_paddr, MAX_COMMAND_LINE))
             } else {
                 String::new()
             };
@@ -75,13 +80,77 @@ fn image_config(key: &str) -> Option<&'static str> {
         .find_map(|line| line.strip_prefix(key)?.strip_prefix('='))
 }
 
-/// A kernel stack of `size` bytes with an unmapped guard page below; returns its top.
-fn kernel_stack(size: u64) -> u64 {
-    mm::alloc_kernel_stack(size).unwrap_or_else(|| early_fail("no memory for kernel stacks"))
+fn wait_for_interrupt() {
+    // SAFETY: `sti; hlt` halts with interrupts on (sti's shadow covers hlt, so no interrupt slips
+    // in between); interrupts are off again afterwards, as the scheduler expects. The local APIC
+    // timer, armed for the next timer, ends the halt.
+    unsafe { core::arch::asm!("sti", "hlt", "cli", options(nomem, nostack)) };
 }
 
-/// Bytes of a thread's kernel stack (system calls run on it).
-const KERNEL_STACK_SIZE: u64 = 64 * 1024;
+fn save_user_state(t: &ferrite_smp::thread::Thread) {
+    t.set_fs_base(cpu::fs_base());
+    fpu::save(t.fpu_area().as_ptr());
+}
+
+fn load_user_state(t: &ferrite_smp::thread::Thread) {
+    fpu::restore(t.fpu_area().as_ptr());
+    cpu::set_fs_base(t.fs_base());
+}
+
+/// Hand the boot CPU to the scheduler: the main thread (tid 1) runs, the idle thread waits.
+fn start_scheduler(cpus: usize) {
+    use ferrite_smp::{sched, thread};
+    sched::set_platform(sched::Platform {
+        this_cpu: percpu::this_cpu_index,
+        kick: |cpu| {
+            apic::send_ipi_to_cpu(cpu, crate::faults::RESCHEDULE_VECTOR);
+        },
+        set_kernel_stack: percpu::set_kernel_stack,
+        arm_timer: |tsc| {
+            if tsc == 0 {
+                apic::timer_cancel();
+            } else {
+                apic::timer_arm(tsc, crate::faults::TIMER_VECTOR);
+            }
+        },
+        now_tsc: cpu::rdtsc,
+        tsc_to_ns: |ticks| time::scale().ticks_to_ns(ticks),
+        ns_to_tsc: |ns| time::scale().ns_to_ticks(ns),
+        save_user_state,
+        load_user_state,
+        switch_stacks: context::switch_stacks,
+        wait_for_interrupt,
+    });
+    let main = thread::create(thread::MAIN_TID, false)
+        .unwrap_or_else(|| early_fail("no memory for the main thread"));
+    let idle =
+        thread::create(0, true).unwrap_or_else(|| early_fail("no memory for the idle thread"));
+    // SAFETY: the idle thread's kernel stack is new and unused.
+    idle.set_saved_rsp(unsafe {
+        context::new_kernel_thread_stack(idle.kernel_stack.top, sched::idle_loop, 0)
+    });
+    thread::register(main.clone());
+    sched::set_cpu_count(cpus);
+    sched::init_cpu(main, idle);
+    SCHEDULER_READY.store(true, Ordering::Release);
+}
+
+/// Set once the scheduler can take the application processors.
+static SCHEDULER_READY: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Where each application processor goes once it is up: wait for the scheduler, then become
+/// that CPU's idle thread (its start-up stack is the idle thread's stack from now on).
+fn ap_scheduler_main(_cpu_index: usize) -> ! {
+    use ferrite_smp::{sched, thread};
+    while !SCHEDULER_READY.load(Ordering::Acquire) {
+        core::hint::spin_loop();
+    }
+    let Some(idle) = thread::create(0, true) else {
+        cpu::halt_forever()
+    };
+    sched::init_cpu(idle.clone(), idle);
+    sched::idle_loop(0)
+}
 
 /// Remap the legacy PICs above the exception vectors and mask them (firmware on `pc`/`q35` leaves
 /// them delivering the PIT's IRQ 0 on vector 8). Skipped when there is no PIC (microvm pic=off).
@@ -219,8 +288,24 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
         ap_boot::interrupt_stacks().unwrap_or_else(|| early_fail("no memory for interrupt stacks"));
     ap_boot::init_this_cpu(0, ist);
     quiet_legacy_pic();
-    let features = cpu::enable_user_features(features);
-    cpu::set_fsgsbase_enabled(features.fsgsbase);
+    let ring0_emulated = cpu::ring0_is_emulated();
+    let features = cpu::enable_user_features(features, ring0_emulated);
+    // The kernel's own FS-base accesses use the MSR where instructions would go to the emulator.
+    cpu::set_fsgsbase_enabled(features.fsgsbase && !ring0_emulated);
+    let fpu_mask = if features.xsave && !ring0_emulated {
+        features.xcr0
+    } else {
+        0
+    };
+    fpu::configure(
+        fpu_mask,
+        if fpu_mask != 0 {
+            features.xsave_size
+        } else {
+            512
+        },
+    );
+    fpu::capture_initial();
     phases.mark("cpu tables");
 
     let clock_source = time::init(boot::boot_tsc());
@@ -230,7 +315,7 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
     // CPUs: MADT, local APIC, I/O APIC, then the other CPUs (parked until the scheduler exists).
     ap_boot::init_platform(boot_info.rsdp);
     phases.mark("apic");
-    let cpus = ap_boot::start_aps(ap_boot::park);
+    let cpus = ap_boot::start_aps(ap_scheduler_main);
     phases.mark("cpus");
 
     let command_line = if boot_info.cmdline.trim().is_empty() {
@@ -331,7 +416,7 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
         }
         watch_main();
     }
-    percpu::set_kernel_stack(kernel_stack(KERNEL_STACK_SIZE));
+    start_scheduler(cpus.as_ref().map(|s| s.cpus).unwrap_or(1));
     HANDOFF_TSC.store(cpu::rdtsc(), Ordering::Relaxed);
     syscall_entry::enter_service(_start as *const () as u64, sp)
 }

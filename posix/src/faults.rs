@@ -2,8 +2,8 @@
 //! backtrace) and ends the VM as the signal Linux would have sent ends a process: status 128 +
 //! signal. A fault inside the kernel is a kernel panic.
 
-use ferrite_libos::arch::cpu;
 use ferrite_libos::arch::idt::InterruptFrame;
+use ferrite_libos::arch::{apic, cpu, percpu, syscall_entry};
 use ferrite_libos::exit::Outcome;
 use ferrite_libos::report;
 use ferrite_libos::{kprint, kprintln};
@@ -42,8 +42,85 @@ fn describe_page_fault(frame: &InterruptFrame) {
     kprint!("\n");
 }
 
-fn fatal_exception(frame: &mut InterruptFrame) -> ! {
+/// si_code and si_addr of the signal a service exception raises (Linux's values).
+fn fault_details(frame: &InterruptFrame) -> (i32, u64) {
+    const SEGV_MAPERR: i32 = 1;
+    const SEGV_ACCERR: i32 = 2;
+    const FPE_INTDIV: i32 = 1;
+    const ILL_ILLOPN: i32 = 2;
+    const BUS_ADRALN: i32 = 1;
+    const TRAP_BRKPT: i32 = 1;
+    const SI_KERNEL: i32 = 0x80;
+    match frame.vector {
+        14 => (
+            if frame.error_code & 1 != 0 {
+                SEGV_ACCERR
+            } else {
+                SEGV_MAPERR
+            },
+            cpu::read_cr2(),
+        ),
+        0 => (FPE_INTDIV, frame.rip),
+        6 => (ILL_ILLOPN, frame.rip),
+        17 => (BUS_ADRALN, frame.rip),
+        1 | 3 => (TRAP_BRKPT, frame.rip),
+        _ => (SI_KERNEL, 0),
+    }
+}
+
+/// The service's registers in an interrupt frame.
+fn context_of(frame: &InterruptFrame) -> crate::sigframe::UserContext {
+    crate::sigframe::UserContext {
+        rax: frame.rax,
+        rbx: frame.rbx,
+        rcx: frame.rcx,
+        rdx: frame.rdx,
+        rsi: frame.rsi,
+        rdi: frame.rdi,
+        rbp: frame.rbp,
+        rsp: frame.rsp,
+        r8: frame.r8,
+        r9: frame.r9,
+        r10: frame.r10,
+        r11: frame.r11,
+        r12: frame.r12,
+        r13: frame.r13,
+        r14: frame.r14,
+        r15: frame.r15,
+        rip: frame.rip,
+        rflags: frame.rflags,
+    }
+}
+
+/// Resume in a handler frame set up on `ctx` (only these registers change).
+fn apply_context(frame: &mut InterruptFrame, ctx: &crate::sigframe::UserContext) {
+    frame.rax = ctx.rax;
+    frame.rdi = ctx.rdi;
+    frame.rsi = ctx.rsi;
+    frame.rdx = ctx.rdx;
+    frame.rsp = ctx.rsp;
+    frame.rip = ctx.rip;
+    frame.rflags = ctx.rflags;
+}
+
+/// Give a service exception to the service's own handler for its signal, if it has one.
+fn deliver_to_handler(frame: &mut InterruptFrame) -> bool {
+    let signal = signal_for(frame.vector) as u64;
+    let (code, addr) = fault_details(frame);
+    let mut ctx = context_of(frame);
+    let (vector, error) = (frame.vector, frame.error_code);
+    if !crate::syscalls::signal::deliver_fault(&mut ctx, signal, code, addr, vector, error) {
+        return false;
+    }
+    apply_context(frame, &ctx);
+    true
+}
+
+fn fatal_exception(frame: &mut InterruptFrame) {
     let vector = frame.vector;
+    if frame.cs & 3 == 3 && !matches!(vector, 2 | 8 | 18) && deliver_to_handler(frame) {
+        return;
+    }
     let kernel = frame.cs & 3 == 0 || matches!(vector, 2 | 8 | 18);
     let whose = if kernel { "the kernel" } else { "the service" };
     kprint!(
@@ -56,7 +133,11 @@ fn fatal_exception(frame: &mut InterruptFrame) -> ! {
     {
         kprint!(" ({name}+{offset:#x})");
     }
-    kprint!(", thread 1 on CPU 0\n");
+    kprint!(
+        ", thread {} on CPU {}\n",
+        ferrite_smp::sched::current().tid,
+        ferrite_smp::sched::this_cpu()
+    );
     if vector == 14 {
         describe_page_fault(frame);
     }
@@ -74,25 +155,21 @@ fn fatal_exception(frame: &mut InterruptFrame) -> ! {
     crate::shutdown(Outcome::Signaled(signal as u8))
 }
 
-unsafe extern "C" {
-    fn ferrite_syscall_entry();
-}
-
 /// A system call that arrived as a #GP on the entry's first instruction (`swapgs`) in ring 3.
 ///
 /// On the development hosts' KVM (the PVM hypervisor, with a guest that is not PVM-aware),
 /// `syscall` from ring 3 jumps to LSTAR without leaving ring 3, so the entry's `swapgs` faults.
 /// The fault frame still holds every register as `syscall` left them (rcx = return address,
-/// r11 = RFLAGS), so the call is served from here and returns with `iretq`. On hardware and TCG,
-/// `syscall` enters ring 0 and this never happens.
+/// r11 = RFLAGS). On hardware and TCG, `syscall` enters ring 0 and this never happens.
 fn is_syscall_in_ring3(frame: &InterruptFrame) -> bool {
-    frame.vector == 13
-        && frame.cs & 3 == 3
-        && frame.rip == ferrite_syscall_entry as *const () as u64
+    frame.vector == 13 && frame.cs & 3 == 3 && frame.rip == syscall_entry::entry_address()
 }
 
-fn syscall_from_fault(frame: &mut InterruptFrame) {
-    let mut sf = ferrite_libos::frame::SyscallFrame {
+/// Serve it as if it had arrived normally: a `SyscallFrame` at the top of the thread's kernel
+/// stack (the interrupt entry has already moved this frame there), then the common path, which
+/// returns with `iretq` from now on (this hypervisor cannot run `sysret` either).
+fn syscall_from_fault(frame: &InterruptFrame) -> ! {
+    let sf = ferrite_libos::frame::SyscallFrame {
         rax: frame.rax,
         rdi: frame.rdi,
         rsi: frame.rsi,
@@ -110,26 +187,39 @@ fn syscall_from_fault(frame: &mut InterruptFrame) {
         rip: frame.rcx,
         rsp: frame.rsp,
     };
-    let result = crate::syscalls::dispatch(&mut sf);
-    frame.rax = result as u64;
-    frame.rdi = sf.rdi;
-    frame.rsi = sf.rsi;
-    frame.rdx = sf.rdx;
-    frame.r10 = sf.r10;
-    frame.r8 = sf.r8;
-    frame.r9 = sf.r9;
-    frame.r15 = sf.r15;
-    frame.r14 = sf.r14;
-    frame.r13 = sf.r13;
-    frame.r12 = sf.r12;
-    frame.rbx = sf.rbx;
-    frame.rbp = sf.rbp;
-    // As `sysret` leaves them: rcx = return address, r11 = RFLAGS.
-    frame.rcx = sf.rip;
-    frame.r11 = sf.rflags;
-    frame.rip = sf.rip;
-    frame.rsp = sf.rsp;
-    frame.rflags = (sf.rflags & 0x0004_0DD5) | (1 << 9) | 2;
+    syscall_entry::use_iret_for_returns();
+    let top = percpu::current()
+        .kernel_rsp
+        .load(core::sync::atomic::Ordering::Relaxed);
+    let at = (top - core::mem::size_of::<ferrite_libos::frame::SyscallFrame>() as u64)
+        as *mut ferrite_libos::frame::SyscallFrame;
+    // SAFETY: `at` is the top of this thread's kernel stack, which only the interrupt frame we
+    // have just copied from occupies; `resume_syscall` continues from there and never returns.
+    unsafe {
+        at.write(sf);
+        syscall_entry::resume_syscall(at)
+    }
+}
+
+/// The local APIC timer (scheduler time slices and timers).
+pub const TIMER_VECTOR: u8 = 0x40;
+/// Another CPU queued work for this one, or wants it to look at a signal.
+pub const RESCHEDULE_VECTOR: u8 = 0x41;
+
+/// After an interrupt from the service: deliver signals that became pending for the thread now
+/// running (sent by another thread or a timer), as Linux does on every return to user mode.
+fn deliver_signals_on_return(frame: &mut InterruptFrame) {
+    let pending = {
+        let t = ferrite_smp::sched::current().posix.lock();
+        t.pending_signals & !t.signal_mask
+    };
+    if pending == 0 {
+        return;
+    }
+    let mut ctx = context_of(frame);
+    if crate::syscalls::signal::deliver_pending_to(&mut ctx) {
+        apply_context(frame, &ctx);
+    }
 }
 
 /// Every interrupt and exception vector arrives here (see `arch::idt`).
@@ -138,6 +228,20 @@ extern "C" fn ferrite_interrupt_dispatch(frame: &mut InterruptFrame) {
     match frame.vector {
         3 if crate::boot::main_reached(&mut frame.rip) => {}
         13 if is_syscall_in_ring3(frame) => syscall_from_fault(frame),
+        v if v == TIMER_VECTOR as u64 => {
+            apic::eoi();
+            ferrite_smp::sched::timer_interrupt(frame.cs & 3 == 3);
+            if frame.cs & 3 == 3 {
+                deliver_signals_on_return(frame);
+            }
+        }
+        v if v == RESCHEDULE_VECTOR as u64 => {
+            apic::eoi();
+            ferrite_smp::sched::reschedule_interrupt(frame.cs & 3 == 3);
+            if frame.cs & 3 == 3 {
+                deliver_signals_on_return(frame);
+            }
+        }
         // Spurious interrupts: the legacy PIC's IRQ 7/15 and the local APIC's spurious vector.
         0x27 | 0x2F | 0xFF => {}
         0..=31 => fatal_exception(frame),

@@ -10,6 +10,7 @@ mod boot;
 pub mod errno;
 #[cfg(target_os = "none")]
 mod faults;
+pub mod sigframe;
 pub mod start;
 pub mod syscalls;
 pub mod uaccess;
@@ -19,6 +20,52 @@ use ferrite_libos::exit::Outcome;
 /// `ferrite.memreport`: print memory use when the service exits.
 #[cfg(target_os = "none")]
 static MEMORY_REPORT: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Resume the service with every register of `ctx` (used where `sysret` cannot restore rcx and
+/// r11: returning from a signal handler).
+pub fn return_to_service(ctx: &sigframe::UserContext) -> ! {
+    #[cfg(target_os = "none")]
+    {
+        use ferrite_libos::arch::{gdt, idt, percpu};
+        let frame = idt::InterruptFrame {
+            r15: ctx.r15,
+            r14: ctx.r14,
+            r13: ctx.r13,
+            r12: ctx.r12,
+            r11: ctx.r11,
+            r10: ctx.r10,
+            r9: ctx.r9,
+            r8: ctx.r8,
+            rbp: ctx.rbp,
+            rdi: ctx.rdi,
+            rsi: ctx.rsi,
+            rdx: ctx.rdx,
+            rcx: ctx.rcx,
+            rbx: ctx.rbx,
+            rax: ctx.rax,
+            vector: 0,
+            error_code: 0,
+            rip: ctx.rip,
+            cs: gdt::USER_CODE as u64,
+            rflags: ctx.rflags,
+            rsp: ctx.rsp,
+            ss: gdt::USER_DATA as u64,
+        };
+        let top = percpu::current()
+            .kernel_rsp
+            .load(core::sync::atomic::Ordering::Relaxed);
+        // SAFETY: `top` is this thread's kernel stack top; nothing above the frame is live.
+        unsafe { idt::return_to_service(&frame, top) }
+    }
+    #[cfg(not(target_os = "none"))]
+    panic!("return_to_service on the host: {:#x}", ctx.rip)
+}
+
+/// Every thread's first instruction on its own stack after a switch (see `arch::context`).
+#[unsafe(no_mangle)]
+pub extern "C" fn ferrite_thread_started() {
+    ferrite_smp::sched::finish_switch();
+}
 
 /// The system-call entry (`arch::syscall_entry`) calls this with the saved registers.
 #[unsafe(no_mangle)]

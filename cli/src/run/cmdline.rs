@@ -20,8 +20,11 @@ impl Word {
     }
 }
 
+/// The kernel splits words at any whitespace (tabs and newlines too), so those need quotes.
 fn needs_quotes(w: &str) -> bool {
-    w.is_empty() || w.contains([' ', '"', '\\'])
+    w.is_empty()
+        || w.chars()
+            .any(|c| c.is_whitespace() || c == '"' || c == '\\')
 }
 
 /// Writes one word by the rule.

@@ -13,6 +13,9 @@ pub fn grub_cfg(words: &[Word]) -> String {
     let mut line = String::from("multiboot2 /boot/image.elf");
     for w in words {
         // GRUB's script language: single quotes keep everything literal except `'` itself.
+        // GRUB then joins the words for the kernel the way the kernel reads them: a word with a
+        // space or tab in double quotes, and `\`, `"` and `'` escaped with a backslash. (It drops
+        // empty words and does not quote newlines.)
         line.push_str(" '");
         line.push_str(&w.text.replace('\'', r"'\''"));
         line.push('\'');

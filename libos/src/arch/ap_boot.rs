@@ -560,7 +560,7 @@ ferrite_ap_trampoline_end:
         // which becomes non-executable once every AP is up.
         unsafe { cpu::write_cr3(b.kernel_cr3) };
         init_this_cpu(index, b.ist[index]);
-        cpu::enable_user_features(cpu::detect_features());
+        cpu::enable_user_features(cpu::detect_features(), cpu::ring0_emulated());
         apic::init_cpu();
         READY.fetch_add(1, Ordering::SeqCst);
         if BOOT_CPU_WAITING.load(Ordering::SeqCst) {

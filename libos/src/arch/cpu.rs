@@ -133,6 +133,8 @@ pub struct Features {
     pub pdpe1gb: bool,
     /// Bytes the XSAVE area needs for the features enabled in XCR0.
     pub xsave_size: u32,
+    /// The state components enabled in XCR0 (0 without XSAVE).
+    pub xcr0: u64,
 }
 
 pub fn detect_features() -> Features {
@@ -169,12 +171,42 @@ pub fn detect_features() -> Features {
         hypervisor: ecx1 & (1 << 31) != 0,
         pdpe1gb: edx_ext1 & (1 << 26) != 0,
         xsave_size: 0,
+        xcr0: 0,
     }
 }
 
+/// Whether this CPU's ring-0 code is being run by an instruction emulator rather than natively:
+/// true under the PVM hypervisor of the development hosts for a guest that is not PVM-aware
+/// (see docs/architecture.md). 200 iterations of a trivial loop take well under 100,000 cycles
+/// natively and under TCG, and millions there.
+pub fn ring0_is_emulated() -> bool {
+    let emulated = probe_ring0_emulation();
+    RING0_EMULATED.store(emulated, core::sync::atomic::Ordering::Relaxed);
+    emulated
+}
+
+static RING0_EMULATED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// The boot CPU's finding (application processors use it rather than measuring again).
+pub fn ring0_emulated() -> bool {
+    RING0_EMULATED.load(core::sync::atomic::Ordering::Relaxed)
+}
+
+fn probe_ring0_emulation() -> bool {
+    let start = rdtsc();
+    let mut x = 0u64;
+    for i in 0..200u64 {
+        x = core::hint::black_box(x.wrapping_add(i));
+    }
+    core::hint::black_box(x);
+    rdtsc().wrapping_sub(start) > 1_000_000
+}
+
 /// Enable what the service's SysV code expects: x87/SSE, XSAVE with AVX (and AVX-512) state,
-/// FSGSBASE when present. Returns the features with `xsave_size` filled in.
-pub fn enable_user_features(mut f: Features) -> Features {
+/// FSGSBASE when present. With `emulated` (see `ring0_is_emulated`) the kernel could not save
+/// AVX state on a thread switch (the emulator knows FXSAVE, not XSAVE), so XCR0 keeps only x87
+/// and SSE and the service sees no AVX. Returns the features with `xsave_size` filled in.
+pub fn enable_user_features(mut f: Features, emulated: bool) -> Features {
     // SAFETY: the bits set are architectural and their features were detected above.
     unsafe {
         let mut cr0: u64;
@@ -199,16 +231,17 @@ pub fn enable_user_features(mut f: Features) -> Features {
             let supported = cpuid(0xD, 0);
             let supported_mask = ((supported[3] as u64) << 32) | supported[0] as u64;
             let mut xcr0: u64 = 0b11; // x87, SSE
-            if f.avx {
+            if f.avx && !emulated {
                 xcr0 |= 0b100;
             }
-            if f.avx512 {
+            if f.avx512 && !emulated {
                 xcr0 |= 0b1110_0000; // opmask, ZMM_Hi256, Hi16_ZMM
             }
             xcr0 &= supported_mask;
             asm!("xsetbv", in("ecx") 0u32, in("eax") xcr0 as u32, in("edx") (xcr0 >> 32) as u32, options(nomem, nostack, preserves_flags));
             // EBX of leaf 0xD reports the size for the features now enabled in XCR0.
             f.xsave_size = cpuid(0xD, 0)[1];
+            f.xcr0 = xcr0;
         } else {
             f.xsave_size = 512;
         }

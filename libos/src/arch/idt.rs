@@ -79,8 +79,21 @@ ferrite_isr_common:
     push %r14
     push %r15
     cld
-    mov %rsp, %rdi
+    /* From the service: continue on the thread's kernel stack (per-CPU slot at %gs:0), so the
+       handler may switch threads and this IST stack is free for the next interrupt. */
+    testb $3, 144(%rsp)
+    jz 3f
+    mov %gs:0, %rdi
+    sub $176, %rdi
+    mov %rsp, %rsi
+    mov $22, %ecx
+    rep movsq
+    mov %gs:0, %rsp
+    sub $176, %rsp
+3:  mov %rsp, %rdi
     call ferrite_interrupt_dispatch
+    .global ferrite_interrupt_exit
+ferrite_interrupt_exit:
     pop %r15
     pop %r14
     pop %r13
@@ -101,12 +114,34 @@ ferrite_isr_common:
     swapgs
 2:  add $16, %rsp
     iretq
+
+    /* Return to the service with every register from a frame built on the kernel stack. */
+    .global ferrite_return_to_service
+ferrite_return_to_service:
+    mov %rdi, %rsp
+    jmp ferrite_interrupt_exit
 "#,
     options(att_syntax)
 );
 
 unsafe extern "C" {
     static ferrite_isr_stubs: u8;
+    fn ferrite_return_to_service(frame: *mut InterruptFrame) -> !;
+}
+
+/// Resume the service with exactly the registers in `frame` (its `cs` must be the user code
+/// selector), from the top of the current thread's kernel stack `stack_top`.
+///
+/// # Safety
+/// `stack_top` must be the current thread's kernel stack top, with nothing live above the frame.
+pub unsafe fn return_to_service(frame: &InterruptFrame, stack_top: u64) -> ! {
+    let at = (stack_top - core::mem::size_of::<InterruptFrame>() as u64) as *mut InterruptFrame;
+    // SAFETY: the frame goes at the top of this thread's kernel stack (caller's contract), below
+    // which the current Rust frames live; the exit path pops it and `iretq`s.
+    unsafe {
+        at.write(*frame);
+        ferrite_return_to_service(at)
+    }
 }
 
 #[repr(C, packed)]

@@ -10,7 +10,11 @@ pub mod apic_selftest;
 #[cfg(target_os = "none")]
 pub mod boot;
 #[cfg(target_os = "none")]
+pub mod context;
+#[cfg(target_os = "none")]
 pub mod cpu;
+#[cfg(target_os = "none")]
+pub mod fpu;
 #[cfg(target_os = "none")]
 pub mod gdt;
 #[cfg(target_os = "none")]

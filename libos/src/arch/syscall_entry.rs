@@ -45,6 +45,9 @@ ferrite_syscall_entry:
     call ferrite_syscall_dispatch
     .global ferrite_syscall_return
 ferrite_syscall_return:
+    /* Where `sysret` cannot be used (PVM: see faults.rs), every return goes through iretq. */
+    testb $1, ferrite_return_with_iret(%rip)
+    jnz 2f
     add $8, %rsp
     pop %rdi
     pop %rsi
@@ -70,6 +73,21 @@ ferrite_syscall_return:
     mov (%rsp), %rsp
     swapgs
     sysretq
+2:  add $8, %rsp
+    pop %rdi
+    pop %rsi
+    pop %rdx
+    pop %r10
+    pop %r8
+    pop %r9
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %rbx
+    pop %rbp
+    pop %r11
+    pop %rcx
 1:  /* Build an iretq frame (ss, rsp, rflags, cs, rip) in place of the saved user rsp. */
     mov %rax, %gs:8
     mov (%rsp), %rax
@@ -81,6 +99,19 @@ ferrite_syscall_return:
     mov %gs:8, %rax
     swapgs
     iretq
+
+    /* Serve a system call whose frame the caller built on the thread's kernel stack. */
+    .global ferrite_syscall_resume
+ferrite_syscall_resume:
+    mov %rdi, %rsp
+    cld
+    call ferrite_syscall_dispatch
+    jmp ferrite_syscall_return
+
+    .section .data.ferrite_return_with_iret, "aw"
+    .global ferrite_return_with_iret
+ferrite_return_with_iret:
+    .byte 0
 "#,
     user_data = const super::gdt::USER_DATA,
     user_code = const super::gdt::USER_CODE,
@@ -89,6 +120,29 @@ ferrite_syscall_return:
 
 unsafe extern "C" {
     fn ferrite_syscall_entry();
+    fn ferrite_syscall_resume(frame: *mut SyscallFrame) -> !;
+    static mut ferrite_return_with_iret: u8;
+}
+
+/// Return to the service with `iretq` from now on (the hypervisor cannot run `sysret`).
+pub fn use_iret_for_returns() {
+    // SAFETY: a byte flag read by the return path; setting it is idempotent.
+    unsafe { core::ptr::write_volatile(&raw mut ferrite_return_with_iret, 1) };
+}
+
+/// Serve the system call described by `frame`, which the caller has placed on the current thread's
+/// kernel stack, as if it had arrived through `syscall`; never returns here.
+///
+/// # Safety
+/// `frame` must be at the top of the current thread's kernel stack (nothing above it is live).
+pub unsafe fn resume_syscall(frame: *mut SyscallFrame) -> ! {
+    // SAFETY: delegated to the caller.
+    unsafe { ferrite_syscall_resume(frame) }
+}
+
+/// The address of the entry, for recognising a `syscall` that arrived as a fault.
+pub fn entry_address() -> u64 {
+    ferrite_syscall_entry as *const () as u64
 }
 
 /// RFLAGS bits cleared on entry: TF, DF, IF, IOPL, NT, AC (as Linux).

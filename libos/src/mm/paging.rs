@@ -132,6 +132,37 @@ impl PageTables {
         Ok(())
     }
 
+    /// Whether a 2 MiB page can be mapped at `virt` (2 MiB aligned): nothing is mapped in that
+    /// slot. A page table left there empty by earlier unmapping is detached so the slot is free
+    /// again; its frame is returned for the caller to free.
+    pub fn claim_huge_slot(&mut self, virt: u64) -> (bool, Option<u64>) {
+        let mut current = self.root;
+        for level in (3..=4).rev() {
+            let e = table(current)[index(virt, level)];
+            if e & (PRESENT | KEPT) == 0 {
+                return (true, None);
+            }
+            if e & HUGE != 0 {
+                return (false, None);
+            }
+            current = e & ADDRESS_MASK;
+        }
+        let pde = &mut table(current)[index(virt, 2)];
+        if *pde & (PRESENT | KEPT) == 0 {
+            return (true, None);
+        }
+        if *pde & HUGE != 0 {
+            return (false, None);
+        }
+        let pt = *pde & ADDRESS_MASK;
+        if table(pt).iter().all(|&e| e == 0) {
+            *pde = 0;
+            (true, Some(pt))
+        } else {
+            (false, None)
+        }
+    }
+
     /// Find the leaf entry for `virt`: (entry, page size), including kept inaccessible pages.
     /// None if nothing is mapped there.
     pub fn leaf(&self, virt: u64) -> Option<(&'static mut u64, u64)> {

@@ -237,6 +237,14 @@ pub fn map_anonymous(virt: u64, len: u64, flags: u64) -> Result<(), MapError> {
     let end = virt + len;
     while addr < end {
         let huge = addr.is_multiple_of(PAGE_2M) && end - addr >= PAGE_2M;
+        let huge = huge && {
+            let (free, detached) = tables.claim_huge_slot(addr);
+            if let Some(table) = detached {
+                frames.free(table, 1);
+                cpu::invlpg(addr);
+            }
+            free
+        };
         let mapped = if huge {
             frames
                 .alloc_contiguous(PAGE_2M / FRAME_SIZE, PAGE_2M / FRAME_SIZE)
@@ -366,6 +374,24 @@ pub fn is_accessible(addr: u64, len: u64, write: bool) -> bool {
         }
     }
     true
+}
+
+/// Map a guard page (made by `unmap_guard_page`) back into the identity map, before its frame is
+/// freed and reused.
+pub fn restore_guard_page(virt: u64) {
+    let mut tables = TABLES.lock();
+    let mut frames = FRAMES.lock();
+    if let (Some(t), Some(f)) = (tables.as_mut(), frames.as_mut()) {
+        if t.translate(virt).is_none() {
+            let _ = t.map(
+                virt,
+                virt,
+                PAGE_4K,
+                WRITABLE | NO_EXECUTE,
+                &mut TableFrames(f),
+            );
+        }
+    }
 }
 
 /// Whether the kernel can read `[addr, addr+len)` (any mapped, present page, user or not).

@@ -1,8 +1,10 @@
 //! Identity, system information and resource limits.
 
+use core::sync::atomic::Ordering;
 use ferrite_libos::frame::SyscallFrame;
 use ferrite_libos::sync::IrqMutex;
-use ferrite_smp::thread;
+
+use ferrite_smp::{sched, thread};
 
 use crate::abi;
 use crate::errno::{Errno, SysResult};
@@ -13,7 +15,7 @@ pub fn sys_getpid(_f: &mut SyscallFrame) -> SysResult {
 }
 
 pub fn sys_gettid(_f: &mut SyscallFrame) -> SysResult {
-    Ok(thread::current().lock().tid as i64)
+    Ok(sched::current().tid as i64)
 }
 
 pub fn sys_getppid(_f: &mut SyscallFrame) -> SysResult {
@@ -200,34 +202,66 @@ pub fn sys_prlimit64(f: &mut SyscallFrame) -> SysResult {
     prlimit(f.arg(1), f.arg(2), f.arg(3))
 }
 
-/// CPUs the service may run on (one until the multicore work brings up the others).
+/// CPUs that are up.
 pub fn online_cpus() -> u32 {
-    1
+    sched::cpu_count() as u32
+}
+
+fn target_thread(pid: i32) -> Result<alloc::sync::Arc<ferrite_smp::thread::Thread>, Errno> {
+    if pid == 0 {
+        Ok(sched::current_arc())
+    } else {
+        thread::find(pid as u32).ok_or(Errno::ESRCH)
+    }
+}
+
+/// Bytes of a CPU mask as the kernel reports it: whole longs covering the possible CPUs.
+fn mask_bytes() -> u64 {
+    (sched::MAX_CPUS as u64).div_ceil(64) * 8
 }
 
 pub fn sys_sched_getaffinity(f: &mut SyscallFrame) -> SysResult {
     let (pid, len, mask) = (f.arg(0) as i32, f.arg(1), f.arg(2));
-    if pid != 0 && pid != thread::MAIN_TID as i32 {
-        return Err(Errno::ESRCH);
-    }
-    let cpus = online_cpus() as u64;
-    let needed = cpus.div_ceil(64) * 8;
+    let target = target_thread(pid)?;
+    let needed = mask_bytes();
     if len < needed || len % 8 != 0 {
         return Err(Errno::EINVAL);
     }
+    let affinity = target.affinity.load(Ordering::Relaxed) & sched::online_mask();
     let out = uaccess::slice_mut(mask, needed)?;
     out.fill(0);
-    for cpu in 0..cpus {
-        out[(cpu / 8) as usize] |= 1 << (cpu % 8);
-    }
+    out[..8].copy_from_slice(&affinity.to_le_bytes());
     Ok(needed as i64)
 }
 
+pub fn sys_sched_setaffinity(f: &mut SyscallFrame) -> SysResult {
+    let (pid, len, mask) = (f.arg(0) as i32, f.arg(1), f.arg(2));
+    let target = target_thread(pid)?;
+    let bytes = uaccess::slice(mask, len.min(mask_bytes()))?;
+    let mut word = [0u8; 8];
+    let n = bytes.len().min(8);
+    word[..n].copy_from_slice(&bytes[..n]);
+    let requested = u64::from_le_bytes(word) & sched::online_mask();
+    if requested == 0 {
+        return Err(Errno::EINVAL);
+    }
+    target.affinity.store(requested, Ordering::Relaxed);
+    // The caller may have to move: reschedule so it continues on an allowed CPU.
+    if core::ptr::eq(alloc::sync::Arc::as_ptr(&target), sched::current())
+        && requested & (1 << sched::this_cpu()) == 0
+    {
+        sched::yield_now();
+    }
+    Ok(0)
+}
+
 pub fn sys_getcpu(f: &mut SyscallFrame) -> SysResult {
-    for pointer in [f.arg(0), f.arg(1)] {
-        if pointer != 0 {
-            uaccess::write(pointer, &0u32)?;
-        }
+    let cpu = sched::this_cpu() as u32;
+    if f.arg(0) != 0 {
+        uaccess::write(f.arg(0), &cpu)?;
+    }
+    if f.arg(1) != 0 {
+        uaccess::write(f.arg(1), &0u32)?;
     }
     Ok(0)
 }

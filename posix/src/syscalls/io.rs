@@ -43,10 +43,8 @@ fn read_console(buf: &mut [u8], nonblocking: bool) -> SysResult {
         if nonblocking {
             return Err(Errno::EAGAIN);
         }
-        // Polling the UART until the console is interrupt-driven (multicore work: IOAPIC routing).
-        for _ in 0..1000 {
-            core::hint::spin_loop();
-        }
+        // Poll the UART every millisecond, sleeping in between so other threads run.
+        super::time::sleep_until(super::time::monotonic_ns() + 1_000_000)?;
     }
 }
 

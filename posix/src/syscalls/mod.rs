@@ -3,8 +3,10 @@
 //! `docs/syscalls.md` is generated from `ENTRIES` (see the `syscalls_doc` test).
 
 pub mod doc;
+pub mod futex;
 pub mod info;
 pub mod io;
+pub mod itimer;
 pub mod memory;
 pub mod process;
 pub mod signal;
@@ -59,10 +61,15 @@ entries! {
     26 msync => memory::sys_msync, "anonymous memory: nothing to write back";
     27 mincore => memory::sys_mincore, "";
     28 madvise => memory::sys_madvise, "MADV_DONTNEED zeroes; other advice accepted";
+    34 pause => itimer::sys_pause, "";
     35 nanosleep => time::sys_nanosleep, "";
+    36 getitimer => itimer::sys_getitimer, "ITIMER_REAL only";
+    37 alarm => itimer::sys_alarm, "";
+    38 setitimer => itimer::sys_setitimer, "ITIMER_REAL only (EINVAL for the CPU-time timers)";
     39 getpid => info::sys_getpid, "";
+    56 clone => process::sys_clone, "threads only (pthread_create's flags); new processes: ENOSYS";
     60 exit => process::sys_exit, "";
-    62 kill => signal::sys_kill, "self only";
+    62 kill => signal::sys_kill, "own process only";
     63 uname => info::sys_uname, "";
     72 fcntl => io::sys_fcntl, "F_GETFD/F_SETFD/F_GETFL/F_SETFL on the console";
     96 gettimeofday => time::sys_gettimeofday, "";
@@ -84,20 +91,23 @@ entries! {
     121 getpgid => info::sys_getpid, "";
     124 getsid => info::sys_getpid, "";
     127 rt_sigpending => signal::sys_rt_sigpending, "";
+    130 rt_sigsuspend => itimer::sys_rt_sigsuspend, "";
     131 sigaltstack => signal::sys_sigaltstack, "";
     157 prctl => process::sys_prctl, "PR_SET_NAME, PR_GET_NAME";
     158 arch_prctl => process::sys_arch_prctl, "ARCH_SET_FS, ARCH_GET_FS";
     160 setrlimit => info::sys_setrlimit, "";
     186 gettid => info::sys_gettid, "";
-    200 tkill => signal::sys_tkill, "own thread only";
+    200 tkill => signal::sys_tkill, "";
     201 time => time::sys_time, "";
+    202 futex => futex::sys_futex, "all but the priority-inheritance operations";
+    203 sched_setaffinity => info::sys_sched_setaffinity, "";
     204 sched_getaffinity => info::sys_sched_getaffinity, "";
     218 set_tid_address => process::sys_set_tid_address, "";
     228 clock_gettime => time::sys_clock_gettime, "";
     229 clock_getres => time::sys_clock_getres, "";
     230 clock_nanosleep => time::sys_clock_nanosleep, "";
     231 exit_group => process::sys_exit_group, "";
-    234 tgkill => signal::sys_tgkill, "own thread only";
+    234 tgkill => signal::sys_tgkill, "";
     273 set_robust_list => process::sys_set_robust_list, "";
     274 get_robust_list => process::sys_get_robust_list, "";
     302 prlimit64 => info::sys_prlimit64, "own process only";
@@ -123,7 +133,9 @@ pub fn name_of(number: u64) -> &'static str {
     SYSCALL_NAMES.get(number as usize).copied().unwrap_or("")
 }
 
-static REPORTED: [AtomicU64; TABLE_SIZE / 64] = [const { AtomicU64::new(0) }; TABLE_SIZE / 64];
+/// Numbers already reported as unimplemented; numbers beyond the table share the last bit.
+static REPORTED: [AtomicU64; TABLE_SIZE / 64 + 1] =
+    [const { AtomicU64::new(0) }; TABLE_SIZE / 64 + 1];
 static TRACE: AtomicBool = AtomicBool::new(false);
 
 pub fn set_trace(on: bool) {
@@ -131,13 +143,12 @@ pub fn set_trace(on: bool) {
 }
 
 fn report_unimplemented(number: u64) {
-    let first_time = match REPORTED.get(number as usize / 64) {
-        Some(word) => {
-            let bit = 1 << (number % 64);
-            word.fetch_or(bit, Ordering::Relaxed) & bit == 0
-        }
-        None => true,
+    let (word, bit) = if (number as usize) < TABLE_SIZE {
+        (&REPORTED[number as usize / 64], 1u64 << (number % 64))
+    } else {
+        (&REPORTED[TABLE_SIZE / 64], 1)
     };
+    let first_time = word.fetch_or(bit, Ordering::Relaxed) & bit == 0;
     if first_time {
         let name = name_of(number);
         if name.is_empty() {
@@ -196,6 +207,7 @@ mod tests {
 
     #[test]
     fn unknown_numbers_are_enosys() {
+        ferrite_smp::sched::install_host_platform();
         let mut frame = SyscallFrame {
             rax: 449,
             ..Default::default()

@@ -7,14 +7,17 @@
 //! `sa_restorer` into `rt_sigreturn`; the default action terminates the VM with status
 //! 128 + signal (as a shell reports it) or ignores the signal. Stopping is not possible: a stop
 //! signal with the default action makes the sender's call fail with ENOSYS rather than be lost.
-//! CPU exceptions in the service are reported and end the VM (see `faults`).
+//! A CPU exception in the service raises its signal the same way when the service handles it
+//! (a SIGSEGV handler runs with si_addr and si_code as on Linux); otherwise it is reported and
+//! ends the VM (see `faults`).
 
 use ferrite_libos::frame::SyscallFrame;
 use ferrite_libos::sync::IrqMutex;
-use ferrite_smp::thread;
+use ferrite_smp::{sched, thread};
 
-use crate::abi::{self, k_sigaction, siginfo_t, stack_t};
+use crate::abi::{self, k_sigaction, stack_t};
 use crate::errno::{Errno, SysResult};
+use crate::sigframe::{self, Handler, SignalInfo, UserContext};
 use crate::uaccess;
 
 const NSIG: u64 = 64;
@@ -109,232 +112,202 @@ pub fn terminate_by_signal(sig: u64) -> ! {
     crate::shutdown(ferrite_libos::exit::Outcome::Signaled(sig as u8))
 }
 
-/// Linux's `struct sigcontext` (x86-64): what `mcontext_t` of a handler's `ucontext_t` reads.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct SigContext {
-    r8: u64,
-    r9: u64,
-    r10: u64,
-    r11: u64,
-    r12: u64,
-    r13: u64,
-    r14: u64,
-    r15: u64,
-    rdi: u64,
-    rsi: u64,
-    rbp: u64,
-    rbx: u64,
-    rdx: u64,
-    rax: u64,
-    rcx: u64,
-    rsp: u64,
-    rip: u64,
-    eflags: u64,
-    cs: u16,
-    gs: u16,
-    fs: u16,
-    ss: u16,
-    err: u64,
-    trapno: u64,
-    oldmask: u64,
-    cr2: u64,
-    fpstate: u64,
-    reserved: [u64; 8],
-}
-
-/// Linux's `struct ucontext` as the kernel writes it.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct UContext {
-    flags: u64,
-    link: u64,
-    stack: stack_t,
-    mcontext: SigContext,
-    sigmask: u64,
-}
-
-/// Linux's `struct rt_sigframe`: the handler's return address first, then the context and info.
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct RtSigFrame {
-    restorer: u64,
-    uc: UContext,
-    info: siginfo_t,
-}
-
-const _: () = assert!(core::mem::size_of::<SigContext>() == 256);
-const _: () = assert!(core::mem::size_of::<siginfo_t>() == 128);
-
-/// Bytes of the legacy FXSAVE area saved with each frame.
-const FPU_AREA: u64 = 512;
-/// RFLAGS bits the service may set through `rt_sigreturn` (CF PF AF ZF SF TF DF OF AC).
-const USER_RFLAGS: u64 = 0x0004_0DD5;
-const RFLAGS_IF: u64 = 1 << 9;
-
-fn save_fpu(area: u64) -> Result<(), Errno> {
-    let dest = uaccess::slice_mut(area, FPU_AREA)?;
-    #[cfg(target_os = "none")]
-    // SAFETY: `dest` is 512 writable, 64-byte aligned bytes of the service's stack (checked above).
-    unsafe {
-        core::arch::asm!("fxsave64 [{}]", in(reg) dest.as_mut_ptr(), options(nostack))
-    };
-    #[cfg(not(target_os = "none"))]
-    dest.fill(0);
-    Ok(())
-}
-
-fn restore_fpu(area: u64) -> Result<(), Errno> {
-    if !area.is_multiple_of(16) {
-        return Err(Errno::EFAULT);
-    }
-    let source = uaccess::slice(area, FPU_AREA)?;
-    // MXCSR with reserved bits set would fault in the kernel: refuse it instead.
-    let mxcsr = u32::from_le_bytes(source[24..28].try_into().expect("4 bytes"));
-    if mxcsr & !0xFFFF != 0 {
-        return Err(Errno::EFAULT);
-    }
-    #[cfg(target_os = "none")]
-    // SAFETY: 512 readable, 16-byte aligned bytes with a valid MXCSR (checked above).
-    unsafe {
-        core::arch::asm!("fxrstor64 [{}]", in(reg) source.as_ptr(), options(nostack))
-    };
-    Ok(())
-}
-
-/// Build a signal frame for `sig` on the service's stack and make the return go to the handler.
-fn setup_frame(
-    frame: &mut SyscallFrame,
-    rax: i64,
-    sig: u64,
-    action: &k_sigaction,
-    code: i32,
-) -> Result<(), Errno> {
+fn handler_for(sig: u64, action: &k_sigaction, old_mask: u64, rsp: u64) -> Result<Handler, Errno> {
     if action.flags & SA_RESTORER == 0 {
         return Err(Errno::EFAULT); // x86-64 handlers must return through sa_restorer
     }
-    let (alt_sp, alt_flags, alt_size) = thread::current().lock().alt_stack;
-    let on_alt_stack = alt_flags & abi::SS_DISABLE as i32 == 0
+    let alt_stack = sched::current().posix.lock().alt_stack;
+    let (alt_sp, alt_flags, alt_size) = alt_stack;
+    let use_alt = alt_flags & abi::SS_DISABLE as i32 == 0
         && action.flags & abi::SA_ONSTACK as u64 != 0
-        && !(frame.rsp > alt_sp && frame.rsp <= alt_sp + alt_size);
-    let mut sp = if on_alt_stack {
-        alt_sp + alt_size
-    } else {
-        frame.rsp - abi_red_zone()
-    };
-    sp = (sp - FPU_AREA) & !63;
-    let fpu_at = sp;
-    save_fpu(fpu_at)?;
-    sp -= core::mem::size_of::<RtSigFrame>() as u64;
-    sp = (sp & !15) - 8; // as after a call: (sp + 8) % 16 == 0 at the handler's first instruction
-    let old_mask = thread::current().lock().signal_mask;
-    let signal_frame = RtSigFrame {
+        && !(rsp > alt_sp && rsp <= alt_sp + alt_size);
+    let _ = sig;
+    Ok(Handler {
+        entry: action.handler,
         restorer: action.restorer,
-        uc: UContext {
-            flags: 0,
-            link: 0,
-            stack: stack_t {
-                ss_sp: alt_sp,
-                ss_flags: alt_flags,
-                ss_size: alt_size,
-            },
-            mcontext: SigContext {
-                r8: frame.r8,
-                r9: frame.r9,
-                r10: frame.r10,
-                r11: frame.rflags,
-                r12: frame.r12,
-                r13: frame.r13,
-                r14: frame.r14,
-                r15: frame.r15,
-                rdi: frame.rdi,
-                rsi: frame.rsi,
-                rbp: frame.rbp,
-                rbx: frame.rbx,
-                rdx: frame.rdx,
-                rax: rax as u64,
-                rcx: frame.rip,
-                rsp: frame.rsp,
-                rip: frame.rip,
-                eflags: frame.rflags,
-                cs: 0x2b,
-                ss: 0x23,
-                oldmask: old_mask,
-                fpstate: fpu_at,
-                ..Default::default()
-            },
-            sigmask: old_mask,
-        },
-        info: siginfo_t {
-            si_signo: sig as i32,
-            si_errno: 0,
-            si_code: code,
-            _pad0: 0,
-            si_pid: thread::MAIN_TID as i32,
-            si_uid: 0,
-            _rest: [0; 13],
-        },
+        alt_stack_top: use_alt.then_some(alt_sp + alt_size),
+        alt_stack,
+        old_mask,
+    })
+}
+
+/// Run `sig`'s action for the current thread whose registers are `ctx`: a handler gets a frame
+/// (and `ctx` then resumes in it), the default action terminates or ignores. Returns whether a
+/// handler frame was set up.
+fn act(ctx: &mut UserContext, sig: u64, info: SignalInfo) -> bool {
+    let action = {
+        let mut actions = ACTIONS.lock();
+        let action = actions[sig as usize - 1];
+        if action.handler > SIG_IGN && action.flags & abi::SA_RESETHAND as u64 != 0 {
+            actions[sig as usize - 1].handler = SIG_DFL;
+        }
+        action
     };
-    uaccess::write(sp, &signal_frame)?;
-    let mut mask = old_mask | action.mask;
-    if action.flags & abi::SA_NODEFER as u64 == 0 {
-        mask |= bit(sig);
-    }
-    thread::current().lock().signal_mask = mask & !unblockable();
-    frame.rip = action.handler;
-    frame.rsp = sp;
-    frame.rdi = sig;
-    frame.rsi = sp + core::mem::offset_of!(RtSigFrame, info) as u64;
-    frame.rdx = sp + core::mem::offset_of!(RtSigFrame, uc) as u64;
-    frame.rflags &= !(1 << 10); // the handler starts with DF clear
-    Ok(())
-}
-
-fn abi_red_zone() -> u64 {
-    ferrite_libos::frame::RED_ZONE
-}
-
-/// Deliver pending, unblocked signals as the system call returns with `rax`. Returns the value
-/// the service's rax gets (unchanged unless a handler frame was set up).
-pub fn deliver_pending(frame: &mut SyscallFrame, rax: i64) -> i64 {
-    loop {
-        let sig = {
-            let mut t = thread::current().lock();
-            let ready = t.pending_signals & !t.signal_mask;
-            if ready == 0 {
-                return rax;
+    match action.handler {
+        SIG_IGN => false,
+        SIG_DFL => match default_action(sig) {
+            DefaultAction::Terminate => terminate_by_signal(sig),
+            DefaultAction::Ignore | DefaultAction::Stop => false,
+        },
+        _ => {
+            let old_mask = {
+                let mut t = sched::current().posix.lock();
+                t.suspend_saved_mask.take().unwrap_or(t.signal_mask)
+            };
+            let handler = handler_for(sig, &action, old_mask, ctx.rsp);
+            if handler
+                .and_then(|h| sigframe::setup(ctx, &info, &h))
+                .is_err()
+            {
+                // As Linux: a frame that cannot be written kills with SIGSEGV.
+                terminate_by_signal(abi::SIGSEGV as u64);
             }
-            let sig = ready.trailing_zeros() as u64 + 1;
-            t.pending_signals &= !bit(sig);
-            sig
-        };
-        let action = {
-            let mut actions = ACTIONS.lock();
-            let action = actions[sig as usize - 1];
-            if action.handler > SIG_IGN && action.flags & abi::SA_RESETHAND as u64 != 0 {
-                actions[sig as usize - 1].handler = SIG_DFL;
+            let mut mask = old_mask | action.mask;
+            if action.flags & abi::SA_NODEFER as u64 == 0 {
+                mask |= bit(sig);
             }
-            action
-        };
-        match action.handler {
-            SIG_IGN => continue,
-            SIG_DFL => match default_action(sig) {
-                DefaultAction::Terminate => terminate_by_signal(sig),
-                DefaultAction::Ignore | DefaultAction::Stop => continue,
-            },
-            _ => {
-                if setup_frame(frame, rax, sig, &action, abi::SI_TKILL).is_err() {
-                    // As Linux: a frame that cannot be written kills with SIGSEGV.
-                    terminate_by_signal(abi::SIGSEGV as u64);
-                }
-                return 0;
-            }
+            sched::current().posix.lock().signal_mask = mask & !unblockable();
+            true
         }
     }
 }
 
-/// Send `sig` to the calling thread: it becomes pending and is delivered as the call returns.
-fn send_to_self(sig: u64) -> SysResult {
+/// Deliver the first pending, unblocked signal of the current thread to `ctx` (then others are
+/// delivered when that handler's `rt_sigreturn` returns, as on Linux). Returns whether one was.
+pub fn deliver_pending_to(ctx: &mut UserContext) -> bool {
+    loop {
+        let (sig, user_sent) = {
+            let mut t = sched::current().posix.lock();
+            let ready = t.pending_signals & !t.signal_mask;
+            if ready == 0 {
+                return false;
+            }
+            let sig = ready.trailing_zeros() as u64 + 1;
+            t.pending_signals &= !bit(sig);
+            let user_sent = t.pending_from_kill & bit(sig) != 0;
+            t.pending_from_kill &= !bit(sig);
+            (sig, user_sent)
+        };
+        let code = if user_sent {
+            sigframe::SI_USER
+        } else {
+            sigframe::SI_TKILL
+        };
+        let info = SignalInfo {
+            signo: sig as i32,
+            code,
+            pid: thread::MAIN_TID as i32,
+            addr: None,
+            trapno: 0,
+            error: 0,
+        };
+        if act(ctx, sig, info) {
+            return true;
+        }
+    }
+}
+
+fn context_of(frame: &SyscallFrame, rax: i64) -> UserContext {
+    UserContext {
+        rax: rax as u64,
+        rbx: frame.rbx,
+        // What `syscall` left in them: the return address and the flags.
+        rcx: frame.rip,
+        r11: frame.rflags,
+        rdx: frame.rdx,
+        rsi: frame.rsi,
+        rdi: frame.rdi,
+        rbp: frame.rbp,
+        rsp: frame.rsp,
+        r8: frame.r8,
+        r9: frame.r9,
+        r10: frame.r10,
+        r12: frame.r12,
+        r13: frame.r13,
+        r14: frame.r14,
+        r15: frame.r15,
+        rip: frame.rip,
+        rflags: frame.rflags,
+    }
+}
+
+/// Deliver pending, unblocked signals as a system call returns with `rax`. Returns the value the
+/// service's rax gets (unchanged unless a handler frame was set up).
+pub fn deliver_pending(frame: &mut SyscallFrame, rax: i64) -> i64 {
+    let pending = {
+        let t = sched::current().posix.lock();
+        t.pending_signals & !t.signal_mask
+    };
+    let mut ctx = context_of(frame, rax);
+    if pending == 0 || !deliver_pending_to(&mut ctx) {
+        // An rt_sigsuspend whose signal did not run a handler: its mask ends with the call.
+        let mut t = sched::current().posix.lock();
+        if let Some(mask) = t.suspend_saved_mask.take() {
+            t.signal_mask = mask;
+        }
+        return rax;
+    }
+    frame.rdi = ctx.rdi;
+    frame.rsi = ctx.rsi;
+    frame.rdx = ctx.rdx;
+    frame.rsp = ctx.rsp;
+    frame.rip = ctx.rip;
+    frame.rflags = ctx.rflags;
+    ctx.rax as i64
+}
+
+/// A CPU exception in the service raised `sig`: run its handler if there is one and it is not
+/// blocked (returns true, `ctx` now resumes in the handler); otherwise the caller reports the
+/// fault and ends the VM, as Linux kills a process whose fault signal is blocked or defaulted.
+pub fn deliver_fault(
+    ctx: &mut UserContext,
+    sig: u64,
+    code: i32,
+    addr: u64,
+    trapno: u64,
+    error: u64,
+) -> bool {
+    let handler = ACTIONS.lock()[sig as usize - 1].handler;
+    let blocked = sched::current().posix.lock().signal_mask & bit(sig) != 0;
+    if handler == SIG_DFL || handler == SIG_IGN || blocked {
+        return false;
+    }
+    let info = SignalInfo {
+        signo: sig as i32,
+        code,
+        pid: 0,
+        addr: Some(addr),
+        trapno,
+        error,
+    };
+    act(ctx, sig, info)
+}
+
+/// `rt_sigsuspend`: wait with `mask`; the old mask comes back when the signal has been handled.
+pub fn suspend_with_mask(mask: u64) {
+    let mut t = sched::current().posix.lock();
+    t.suspend_saved_mask = Some(t.signal_mask);
+    t.signal_mask = mask & !unblockable();
+}
+
+/// A process-directed signal (SIGALRM from the interval timer): to a thread that does not block
+/// it, else pending on the main thread until one unblocks it.
+pub fn send_to_process(sig: u64) {
+    let target = thread::find_first(|t| t.posix.lock().signal_mask & bit(sig) == 0)
+        .or_else(|| thread::find(thread::MAIN_TID))
+        .or_else(|| thread::find_first(|_| true));
+    if let Some(t) = target {
+        let _ = send(&t, sig, false);
+    }
+}
+
+/// Send `sig` to `target` (a thread of the service): it becomes pending there and is delivered as
+/// that thread next returns from a system call; a blocking call it is waiting in ends with EINTR.
+fn send(
+    target: &alloc::sync::Arc<ferrite_smp::thread::Thread>,
+    sig: u64,
+    from_kill: bool,
+) -> SysResult {
     if sig == 0 {
         return Ok(0);
     }
@@ -347,37 +320,34 @@ fn send_to_self(sig: u64) -> SysResult {
         );
         return Err(Errno::ENOSYS);
     }
-    thread::current().lock().pending_signals |= bit(sig);
+    let interrupt = {
+        let mut state = target.posix.lock();
+        state.pending_signals |= bit(sig);
+        if from_kill {
+            state.pending_from_kill |= bit(sig);
+        } else {
+            state.pending_from_kill &= !bit(sig);
+        }
+        state.signal_mask & bit(sig) == 0
+    };
+    if interrupt && !core::ptr::eq(alloc::sync::Arc::as_ptr(target), sched::current()) {
+        ferrite_smp::futex::interrupt(target);
+        ferrite_smp::sched::kick_thread(target);
+    }
     Ok(0)
 }
 
+/// `rt_sigreturn`: the handler returned into sa_restorer, which called us with rsp just above
+/// the return-address slot, i.e. at the frame's `ucontext`. Every register comes back, so this
+/// returns through the interrupt return path (which restores rcx and r11 too).
 pub fn sys_rt_sigreturn(f: &mut SyscallFrame) -> SysResult {
-    // The handler returned into sa_restorer, which called us with rsp just above the return slot.
-    let uc: UContext = match uaccess::read(f.rsp) {
-        Ok(uc) => uc,
+    let (mut ctx, mask) = match sigframe::restore(f.rsp) {
+        Ok(restored) => restored,
         Err(_) => terminate_by_signal(abi::SIGSEGV as u64),
     };
-    let m = uc.mcontext;
-    if m.fpstate != 0 && restore_fpu(m.fpstate).is_err() {
-        terminate_by_signal(abi::SIGSEGV as u64);
-    }
-    f.r8 = m.r8;
-    f.r9 = m.r9;
-    f.r10 = m.r10;
-    f.r12 = m.r12;
-    f.r13 = m.r13;
-    f.r14 = m.r14;
-    f.r15 = m.r15;
-    f.rdi = m.rdi;
-    f.rsi = m.rsi;
-    f.rbp = m.rbp;
-    f.rbx = m.rbx;
-    f.rdx = m.rdx;
-    f.rsp = m.rsp;
-    f.rip = m.rip;
-    f.rflags = (m.eflags & USER_RFLAGS) | RFLAGS_IF;
-    thread::current().lock().signal_mask = uc.sigmask & !unblockable();
-    Ok(m.rax as i64)
+    sched::current().posix.lock().signal_mask = mask & !unblockable();
+    deliver_pending_to(&mut ctx);
+    crate::return_to_service(&ctx)
 }
 
 pub fn sys_rt_sigaction(f: &mut SyscallFrame) -> SysResult {
@@ -418,7 +388,7 @@ pub fn sys_rt_sigprocmask(f: &mut SyscallFrame) -> SysResult {
     } else {
         None
     };
-    let previous = thread::current().lock().signal_mask;
+    let previous = sched::current().posix.lock().signal_mask;
     if old != 0 {
         uaccess::write(old, &previous)?;
     }
@@ -429,7 +399,7 @@ pub fn sys_rt_sigprocmask(f: &mut SyscallFrame) -> SysResult {
             abi::SIG_SETMASK => s,
             _ => return Err(Errno::EINVAL),
         };
-        thread::current().lock().signal_mask = mask & !unblockable();
+        sched::current().posix.lock().signal_mask = mask & !unblockable();
     }
     Ok(0)
 }
@@ -438,14 +408,14 @@ pub fn sys_rt_sigpending(f: &mut SyscallFrame) -> SysResult {
     if f.arg(1) != 8 {
         return Err(Errno::EINVAL);
     }
-    let pending = thread::current().lock().pending_signals;
+    let pending = sched::current().posix.lock().pending_signals;
     uaccess::write(f.arg(0), &pending)?;
     Ok(0)
 }
 
 pub fn sys_sigaltstack(f: &mut SyscallFrame) -> SysResult {
     let (new, old) = (f.arg(0), f.arg(1));
-    let current = thread::current().lock().alt_stack;
+    let current = sched::current().posix.lock().alt_stack;
     if old != 0 {
         uaccess::write(
             old,
@@ -464,7 +434,7 @@ pub fn sys_sigaltstack(f: &mut SyscallFrame) -> SysResult {
         if s.ss_flags & abi::SS_DISABLE as i32 == 0 && s.ss_size < abi::MINSIGSTKSZ as u64 {
             return Err(Errno::ENOMEM);
         }
-        thread::current().lock().alt_stack = (s.ss_sp, s.ss_flags, s.ss_size);
+        sched::current().posix.lock().alt_stack = (s.ss_sp, s.ss_flags, s.ss_size);
     }
     Ok(0)
 }
@@ -473,25 +443,24 @@ fn is_self_pid(pid: i64) -> bool {
     pid == thread::MAIN_TID as i64 || pid == 0 || pid == -1
 }
 
+/// `kill` to the process: the calling thread takes it (the one process has no other recipient
+/// that could handle it sooner).
 pub fn sys_kill(f: &mut SyscallFrame) -> SysResult {
     if !is_self_pid(f.arg(0) as i32 as i64) {
         return Err(Errno::ESRCH);
     }
-    send_to_self(f.arg(1))
+    send(&sched::current_arc(), f.arg(1), true)
 }
 
 pub fn sys_tkill(f: &mut SyscallFrame) -> SysResult {
-    if f.arg(0) as i32 != thread::current().lock().tid as i32 {
-        return Err(Errno::ESRCH);
-    }
-    send_to_self(f.arg(1))
+    let target = thread::find(f.arg(0) as u32).ok_or(Errno::ESRCH)?;
+    send(&target, f.arg(1), false)
 }
 
 pub fn sys_tgkill(f: &mut SyscallFrame) -> SysResult {
-    if f.arg(0) as i32 != thread::MAIN_TID as i32
-        || f.arg(1) as i32 != thread::current().lock().tid as i32
-    {
+    if f.arg(0) as i32 != thread::MAIN_TID as i32 {
         return Err(Errno::ESRCH);
     }
-    send_to_self(f.arg(2))
+    let target = thread::find(f.arg(1) as u32).ok_or(Errno::ESRCH)?;
+    send(&target, f.arg(2), false)
 }

@@ -1,8 +1,8 @@
 //! Clocks and sleeping.
 
-use core::sync::atomic::{AtomicU64, Ordering};
-
 use ferrite_libos::frame::SyscallFrame;
+use ferrite_smp::sched;
+use ferrite_smp::thread::{self, WakeReason};
 
 use crate::abi;
 use crate::errno::{Errno, SysResult};
@@ -11,10 +11,6 @@ use crate::uaccess;
 const NS_PER_SEC: u64 = 1_000_000_000;
 /// `sysconf(_SC_CLK_TCK)`: the unit of `times`.
 pub const CLOCK_TICKS_PER_SEC: u64 = 100;
-
-/// Nanoseconds the service spent waiting (sleeping, waiting for input) rather than running:
-/// CPU time is elapsed time minus this, while there is one thread.
-static WAITING_NS: AtomicU64 = AtomicU64::new(0);
 
 #[cfg(target_os = "none")]
 pub fn monotonic_ns() -> u64 {
@@ -37,23 +33,25 @@ fn realtime_ns() -> u64 {
     1_700_000_000 * NS_PER_SEC
 }
 
-pub fn cpu_time_ns() -> u64 {
-    monotonic_ns().saturating_sub(WAITING_NS.load(Ordering::Relaxed))
+/// The monotonic time at which the wall clock will read `realtime`.
+pub fn realtime_to_monotonic(realtime: u64) -> u64 {
+    let offset = realtime_ns().saturating_sub(monotonic_ns());
+    realtime.saturating_sub(offset)
 }
 
-/// Wait until the monotonic clock reaches `deadline_ns`, counted as waiting time.
-pub fn wait_until(deadline_ns: u64) {
-    let start = monotonic_ns();
+pub fn monotonic_to_tsc(ns: u64) -> u64 {
+    ferrite_libos::time::monotonic_to_tsc(ns)
+}
+
+/// Sleep until the monotonic clock reaches `deadline_ns`; Err(EINTR) if a signal interrupts it.
+pub fn sleep_until(deadline_ns: u64) -> Result<(), Errno> {
     while monotonic_ns() < deadline_ns {
-        // One thread, no timer interrupts yet: spinning politely is all a wait can do.
-        core::hint::spin_loop();
+        match ferrite_smp::timer::sleep_until(monotonic_to_tsc(deadline_ns)) {
+            WakeReason::Interrupted => return Err(Errno::EINTR),
+            _ => continue,
+        }
     }
-    WAITING_NS.fetch_add(monotonic_ns().saturating_sub(start), Ordering::Relaxed);
-}
-
-/// Account time spent waiting elsewhere (e.g. for console input).
-pub fn add_waiting(ns: u64) {
-    WAITING_NS.fetch_add(ns, Ordering::Relaxed);
+    Ok(())
 }
 
 fn clock_now(clock: u64) -> Result<u64, Errno> {
@@ -63,7 +61,8 @@ fn clock_now(clock: u64) -> Result<u64, Errno> {
         | abi::CLOCK_MONOTONIC_RAW
         | abi::CLOCK_MONOTONIC_COARSE
         | abi::CLOCK_BOOTTIME => monotonic_ns(),
-        abi::CLOCK_PROCESS_CPUTIME_ID | abi::CLOCK_THREAD_CPUTIME_ID => cpu_time_ns(),
+        abi::CLOCK_PROCESS_CPUTIME_ID => thread::process_cpu_time_ns(),
+        abi::CLOCK_THREAD_CPUTIME_ID => sched::thread_cpu_time_ns(sched::current()),
         _ => return Err(Errno::EINVAL),
     })
 }
@@ -75,7 +74,7 @@ fn to_timespec(ns: u64) -> abi::timespec {
     }
 }
 
-fn from_timespec(ts: &abi::timespec) -> Result<u64, Errno> {
+pub fn from_timespec(ts: &abi::timespec) -> Result<u64, Errno> {
     if ts.tv_sec < 0 || !(0..NS_PER_SEC as i64).contains(&ts.tv_nsec) {
         return Err(Errno::EINVAL);
     }
@@ -121,11 +120,24 @@ pub fn sys_time(f: &mut SyscallFrame) -> SysResult {
     Ok(seconds)
 }
 
+/// Write what is left of an interrupted relative sleep to `remaining` (if given).
+fn interrupted_sleep(deadline: u64, remaining: u64) -> SysResult {
+    if remaining != 0 {
+        uaccess::write(
+            remaining,
+            &to_timespec(deadline.saturating_sub(monotonic_ns())),
+        )?;
+    }
+    Err(Errno::EINTR)
+}
+
 pub fn sys_nanosleep(f: &mut SyscallFrame) -> SysResult {
     let request: abi::timespec = uaccess::read(f.arg(0))?;
-    let duration = from_timespec(&request)?;
-    wait_until(monotonic_ns().saturating_add(duration));
-    Ok(0)
+    let deadline = monotonic_ns().saturating_add(from_timespec(&request)?);
+    match sleep_until(deadline) {
+        Ok(()) => Ok(0),
+        Err(_) => interrupted_sleep(deadline, f.arg(1)),
+    }
 }
 
 pub fn sys_clock_nanosleep(f: &mut SyscallFrame) -> SysResult {
@@ -141,20 +153,25 @@ pub fn sys_clock_nanosleep(f: &mut SyscallFrame) -> SysResult {
         }
         _ => return Err(Errno::EINVAL),
     };
-    let remaining = if flags & abi::TIMER_ABSTIME != 0 {
+    let absolute = flags & abi::TIMER_ABSTIME != 0;
+    let remaining = if absolute {
         value.saturating_sub(now)
     } else {
         value
     };
-    wait_until(monotonic_ns().saturating_add(remaining));
-    Ok(0)
+    let deadline = monotonic_ns().saturating_add(remaining);
+    match sleep_until(deadline) {
+        Ok(()) => Ok(0),
+        Err(_) if absolute => Err(Errno::EINTR),
+        Err(_) => interrupted_sleep(deadline, f.arg(3)),
+    }
 }
 
 pub fn sys_times(f: &mut SyscallFrame) -> SysResult {
     let ticks = |ns: u64| (ns / (NS_PER_SEC / CLOCK_TICKS_PER_SEC)) as i64;
     if f.arg(0) != 0 {
         let t = abi::tms {
-            tms_utime: ticks(cpu_time_ns()),
+            tms_utime: ticks(thread::process_cpu_time_ns()),
             tms_stime: 0,
             tms_cutime: 0,
             tms_cstime: 0,
@@ -167,7 +184,8 @@ pub fn sys_times(f: &mut SyscallFrame) -> SysResult {
 pub fn sys_getrusage(f: &mut SyscallFrame) -> SysResult {
     let who = f.arg(0) as i32;
     let cpu = match who {
-        w if w == abi::RUSAGE_SELF as i32 || w == abi::RUSAGE_THREAD as i32 => cpu_time_ns(),
+        w if w == abi::RUSAGE_SELF as i32 => thread::process_cpu_time_ns(),
+        w if w == abi::RUSAGE_THREAD as i32 => sched::thread_cpu_time_ns(sched::current()),
         w if w == abi::RUSAGE_CHILDREN => 0,
         _ => return Err(Errno::EINVAL),
     };
