@@ -381,16 +381,16 @@ pub fn is_accessible(addr: u64, len: u64, write: bool) -> bool {
 pub fn restore_guard_page(virt: u64) {
     let mut tables = TABLES.lock();
     let mut frames = FRAMES.lock();
-    if let (Some(t), Some(f)) = (tables.as_mut(), frames.as_mut()) {
-        if t.translate(virt).is_none() {
-            let _ = t.map(
-                virt,
-                virt,
-                PAGE_4K,
-                WRITABLE | NO_EXECUTE,
-                &mut TableFrames(f),
-            );
-        }
+    if let (Some(t), Some(f)) = (tables.as_mut(), frames.as_mut())
+        && t.translate(virt).is_none()
+    {
+        let _ = t.map(
+            virt,
+            virt,
+            PAGE_4K,
+            WRITABLE | NO_EXECUTE,
+            &mut TableFrames(f),
+        );
     }
 }
 
