@@ -55,6 +55,8 @@ unsafe impl lock_api::RawMutex for RawIrqSpinlock {
             }
             restore(was_enabled);
             while self.locked.load(Ordering::Relaxed) {
+                // The holder may be waiting for this CPU to flush its TLB.
+                crate::mm::tlb::service_requests();
                 core::hint::spin_loop();
             }
         }

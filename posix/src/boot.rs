@@ -143,6 +143,9 @@ static SCHEDULER_READY: core::sync::atomic::AtomicBool = core::sync::atomic::Ato
 fn ap_scheduler_main(_cpu_index: usize) -> ! {
     use ferrite_smp::{sched, thread};
     while !SCHEDULER_READY.load(Ordering::Acquire) {
+        // Interrupts are off here: answer TLB shootdowns (the boot CPU re-protects the start-up
+        // trampoline page once every CPU is up) from this loop.
+        mm::tlb::service_requests();
         core::hint::spin_loop();
     }
     let Some(idle) = thread::create(0, true) else {

@@ -235,6 +235,10 @@ extern "C" fn ferrite_interrupt_dispatch(frame: &mut InterruptFrame) {
                 deliver_signals_on_return(frame);
             }
         }
+        v if v == ferrite_libos::mm::tlb::VECTOR as u64 => {
+            ferrite_libos::mm::tlb::service_requests();
+            apic::eoi();
+        }
         v if v == RESCHEDULE_VECTOR as u64 => {
             apic::eoi();
             ferrite_smp::sched::reschedule_interrupt(frame.cs & 3 == 3);

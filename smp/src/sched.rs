@@ -349,6 +349,7 @@ fn switch_to(cpu_index: usize, prev: &Thread, next: Arc<Thread>) {
 
     // The next thread may still be leaving another CPU: wait until it is off.
     while next.on_cpu.load(Ordering::Acquire) {
+        ferrite_libos::mm::tlb::service_requests();
         core::hint::spin_loop();
     }
     next.on_cpu.store(true, Ordering::Relaxed);

@@ -3,6 +3,7 @@
 
 pub mod frames;
 pub mod paging;
+pub mod tlb;
 pub mod vma;
 
 #[cfg(target_os = "none")]

@@ -272,16 +272,38 @@ pub fn map_anonymous(virt: u64, len: u64, flags: u64) -> Result<(), MapError> {
 }
 
 /// Unmap `[virt, virt+len)` (4 KiB aligned) and free the frames behind it.
+/// Other CPUs may have cached the translations: the frames are freed only after a shootdown.
 pub fn unmap(virt: u64, len: u64) {
-    let mut tables = TABLES.lock();
+    let mut released = alloc::vec::Vec::new();
+    {
+        let mut tables = TABLES.lock();
+        let mut frames = FRAMES.lock();
+        let (Some(t), Some(f)) = (tables.as_mut(), frames.as_mut()) else {
+            return;
+        };
+        let _ = split_edges(t, f, virt, len);
+        let mut addr = virt;
+        while addr < virt + len {
+            match t.unmap_leaf(addr) {
+                Some((phys, size)) => {
+                    released.push((phys, size / FRAME_SIZE));
+                    addr += size;
+                }
+                None => addr += PAGE_4K,
+            }
+        }
+    }
+    super::tlb::shootdown();
     let mut frames = FRAMES.lock();
-    if let (Some(t), Some(f)) = (tables.as_mut(), frames.as_mut()) {
-        unmap_locked(t, f, virt, len);
+    if let Some(f) = frames.as_mut() {
+        for (phys, count) in released {
+            f.free(phys, count);
+        }
     }
 }
 
+/// Undo part of a mapping that no other CPU has seen yet (a failed `map_anonymous`).
 fn unmap_locked(tables: &mut PageTables, frames: &mut FrameBitmap<'static>, virt: u64, len: u64) {
-    // Partial huge pages become 4 KiB pages first so exactly the range goes away.
     let _ = split_edges(tables, frames, virt, len);
     let mut addr = virt;
     while addr < virt + len {
@@ -294,13 +316,19 @@ fn unmap_locked(tables: &mut PageTables, frames: &mut FrameBitmap<'static>, virt
             None => addr += PAGE_4K,
         }
     }
-    // One CPU runs the service until the multicore work adds TLB shootdown IPIs here.
 }
 
 /// Change the permissions of `[virt, virt+len)` (4 KiB aligned). `accessible == false` is
 /// PROT_NONE: frames stay (contents survive) but every access faults. Pages of the range that have
 /// no frame yet (areas created PROT_NONE) get zeroed frames when they become accessible.
 pub fn protect(virt: u64, len: u64, flags: u64, accessible: bool) -> Result<(), MapError> {
+    let result = protect_locked(virt, len, flags, accessible);
+    // Other CPUs may hold the old permissions in their TLBs.
+    super::tlb::shootdown();
+    result
+}
+
+fn protect_locked(virt: u64, len: u64, flags: u64, accessible: bool) -> Result<(), MapError> {
     let mut tables = TABLES.lock();
     let tables = tables.as_mut().ok_or(MapError::OutOfMemory)?;
     let mut frames = FRAMES.lock();

@@ -1,0 +1,81 @@
+//! TLB shootdown: after page-table entries of the service's memory change, every CPU drops its
+//! cached translations before the frames behind them can be reused.
+//!
+//! One shootdown runs at a time. The initiating CPU flags every other online CPU, interrupts them
+//! with `VECTOR`, and waits until each has flushed. A CPU that is spinning with interrupts off
+//! (waiting for a lock, or for the shootdown lock itself) answers from its spin loop, so two CPUs
+//! can never wait on each other.
+
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// The interrupt vector of shootdown requests.
+pub const VECTOR: u8 = 0x42;
+
+const MAX_CPUS: usize = 256;
+
+static LOCK: AtomicBool = AtomicBool::new(false);
+static REQUESTED: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
+static OUTSTANDING: AtomicUsize = AtomicUsize::new(0);
+
+#[cfg(target_os = "none")]
+fn this_cpu() -> usize {
+    crate::arch::percpu::this_cpu_index()
+}
+
+#[cfg(target_os = "none")]
+fn online() -> usize {
+    crate::arch::percpu::online_count()
+}
+
+#[cfg(target_os = "none")]
+fn flush_local() {
+    // SAFETY: reloading CR3 with its own value drops every non-global TLB entry of this CPU.
+    unsafe { crate::arch::cpu::write_cr3(crate::arch::cpu::read_cr3()) }
+}
+
+/// Flush this CPU if a shootdown asked it to (from the interrupt, or from a spin loop).
+pub fn service_requests() {
+    // Nothing in flight (always so while CPUs are still starting, before their per-CPU data
+    // exists): no need to look up which CPU this is.
+    if OUTSTANDING.load(Ordering::Acquire) == 0 {
+        return;
+    }
+    #[cfg(target_os = "none")]
+    if REQUESTED[this_cpu()].swap(false, Ordering::AcqRel) {
+        flush_local();
+        OUTSTANDING.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Make every CPU forget translations of the service's memory. Call after changing page-table
+/// entries and before freeing the frames they pointed to, with no page-table lock held.
+pub fn shootdown() {
+    #[cfg(target_os = "none")]
+    {
+        let me = this_cpu();
+        let cpus = online();
+        if cpus <= 1 {
+            flush_local();
+            return;
+        }
+        while LOCK
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            service_requests();
+            core::hint::spin_loop();
+        }
+        OUTSTANDING.store(cpus - 1, Ordering::Release);
+        for (cpu, flag) in REQUESTED.iter().enumerate().take(cpus) {
+            if cpu != me {
+                flag.store(true, Ordering::Release);
+            }
+        }
+        crate::arch::apic::send_ipi_all_but_self(VECTOR);
+        flush_local();
+        while OUTSTANDING.load(Ordering::Acquire) != 0 {
+            core::hint::spin_loop();
+        }
+        LOCK.store(false, Ordering::Release);
+    }
+}
