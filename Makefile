@@ -10,8 +10,10 @@ examples:
 	cmake -S examples -B $(EXAMPLES_BUILD) -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/ferrite.cmake >/dev/null
 	cmake --build $(EXAMPLES_BUILD) -j 2
 
-# Boot the C++ example and show its exit status.
+# Boot the multithreaded example on two vCPUs, then the C++ example with its exit status.
 demo: examples
+	@echo "== ferrite run --cpus 2 $(EXAMPLES_BUILD)/parallel/parallel.elf"
+	@$(FERRITE) run --cpus 2 $(EXAMPLES_BUILD)/parallel/parallel.elf
 	@echo "== ferrite run $(EXAMPLES_BUILD)/hello-cpp/hello-cpp.elf -- 21"
 	@$(FERRITE) run $(EXAMPLES_BUILD)/hello-cpp/hello-cpp.elf -- 21; echo "== exit status $$?"
 
