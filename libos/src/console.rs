@@ -148,6 +148,24 @@ pub fn try_read(buf: &mut [u8]) -> Option<usize> {
     result
 }
 
+/// Move whatever the UART holds into the input buffer (from its interrupt); returns whether a
+/// reader may now have something (data or end of file).
+pub fn receive_pending() -> bool {
+    let mut echo = alloc::vec::Vec::new();
+    let ready = {
+        let mut c = CONSOLE.lock();
+        #[cfg(target_os = "none")]
+        while let Some(b) = crate::serial::try_read() {
+            receive(&mut c, b, &mut echo);
+        }
+        !c.input.ready.is_empty() || c.input.eof
+    };
+    if !echo.is_empty() {
+        write(&echo);
+    }
+    ready
+}
+
 /// Bytes a read would return now without waiting (for FIONREAD and readiness).
 pub fn pending() -> usize {
     CONSOLE.lock().input.ready.len()

@@ -33,6 +33,13 @@ pub fn write(bytes: &[u8]) {
     }
 }
 
+/// Interrupt when a byte arrives (the console's reader then sleeps instead of polling).
+pub fn enable_receive_interrupt() {
+    outb(INTERRUPT_ENABLE, 0x01);
+    // OUT2 gates the UART's interrupt line on PC-compatible boards.
+    outb(MODEM_CONTROL, 0x0B);
+}
+
 /// One received byte, if any is waiting.
 pub fn try_read() -> Option<u8> {
     (inb(LINE_STATUS) & LSR_DATA_READY != 0).then(|| inb(DATA))

@@ -133,6 +133,19 @@ fn start_scheduler(cpus: usize) {
     sched::set_cpu_count(cpus);
     sched::init_cpu(main, idle);
     SCHEDULER_READY.store(true, Ordering::Release);
+    route_console_interrupt();
+}
+
+/// Route the UART's IRQ 4 to the boot CPU so console readers sleep instead of polling.
+fn route_console_interrupt() {
+    use ferrite_libos::arch::ioapic;
+    let Ok(gsi) = ioapic::route_isa_irq(4, crate::faults::CONSOLE_VECTOR, apic::id()) else {
+        return;
+    };
+    if ioapic::unmask(gsi).is_ok() {
+        serial::enable_receive_interrupt();
+        crate::syscalls::io::console_interrupt_ready();
+    }
 }
 
 /// Set once the scheduler can take the application processors.

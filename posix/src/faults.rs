@@ -205,6 +205,8 @@ fn syscall_from_fault(frame: &InterruptFrame) -> ! {
 pub const TIMER_VECTOR: u8 = 0x40;
 /// Another CPU queued work for this one, or wants it to look at a signal.
 pub const RESCHEDULE_VECTOR: u8 = 0x41;
+/// The console UART (ISA IRQ 4 through the I/O APIC).
+pub const CONSOLE_VECTOR: u8 = 0x50;
 
 /// After an interrupt from the service: deliver signals that became pending for the thread now
 /// running (sent by another thread or a timer), as Linux does on every return to user mode.
@@ -232,6 +234,14 @@ extern "C" fn ferrite_interrupt_dispatch(frame: &mut InterruptFrame) {
             apic::eoi();
             ferrite_smp::sched::timer_interrupt(frame.cs & 3 == 3);
             if frame.cs & 3 == 3 {
+                deliver_signals_on_return(frame);
+            }
+        }
+        v if v == CONSOLE_VECTOR as u64 => {
+            crate::syscalls::io::console_interrupt();
+            apic::eoi();
+            if frame.cs & 3 == 3 {
+                ferrite_smp::sched::reschedule_interrupt(true);
                 deliver_signals_on_return(frame);
             }
         }

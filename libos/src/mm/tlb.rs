@@ -41,7 +41,9 @@ pub fn service_requests() {
     // Nothing in flight (always so while CPUs are still starting, before their per-CPU data
     // exists): no need to look up which CPU this is.
     #[cfg(target_os = "none")]
-    if OUTSTANDING.load(Ordering::Acquire) != 0 && REQUESTED[this_cpu()].swap(false, Ordering::AcqRel) {
+    if OUTSTANDING.load(Ordering::Acquire) != 0
+        && REQUESTED[this_cpu()].swap(false, Ordering::AcqRel)
+    {
         flush_local();
         OUTSTANDING.fetch_sub(1, Ordering::AcqRel);
     }

@@ -31,8 +31,31 @@ fn console_fd(fd: u64) -> Result<ConsoleFd, Errno> {
     }
 }
 
+/// Threads waiting for console input; the UART's interrupt wakes them.
+static READERS: IrqMutex<alloc::vec::Vec<alloc::sync::Arc<ferrite_smp::thread::Thread>>> =
+    IrqMutex::new(alloc::vec::Vec::new());
+/// Whether the UART interrupt is routed (otherwise readers poll).
+static INPUT_INTERRUPT: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// The UART interrupt is routed to the kernel: readers may sleep until it fires.
+pub fn console_interrupt_ready() {
+    INPUT_INTERRUPT.store(true, core::sync::atomic::Ordering::Release);
+}
+
+/// The UART interrupt: take the input and wake the readers.
+pub fn console_interrupt() {
+    if console::receive_pending() {
+        for reader in READERS.lock().drain(..) {
+            if reader.claim_wake(ferrite_smp::thread::WakeReason::Woken) {
+                ferrite_smp::sched::wake(&reader);
+            }
+        }
+    }
+}
+
 /// Wait for console input and read it.
 fn read_console(buf: &mut [u8], nonblocking: bool) -> SysResult {
+    use ferrite_smp::{sched, thread::WakeReason};
     if buf.is_empty() {
         return Ok(0);
     }
@@ -43,8 +66,26 @@ fn read_console(buf: &mut [u8], nonblocking: bool) -> SysResult {
         if nonblocking {
             return Err(Errno::EAGAIN);
         }
-        // Poll the UART every millisecond, sleeping in between so other threads run.
-        super::time::sleep_until(super::time::monotonic_ns() + 1_000_000)?;
+        if !INPUT_INTERRUPT.load(core::sync::atomic::Ordering::Acquire) {
+            // No interrupt routed: poll the UART every millisecond, sleeping in between.
+            super::time::sleep_until(super::time::monotonic_ns() + 1_000_000)?;
+            continue;
+        }
+        sched::prepare_to_block();
+        READERS.lock().push(sched::current_arc());
+        // Input that arrived before we were on the list would otherwise wake nobody.
+        if console::receive_pending() {
+            READERS
+                .lock()
+                .retain(|t| !core::ptr::eq(alloc::sync::Arc::as_ptr(t), sched::current()));
+            continue;
+        }
+        if sched::block() == WakeReason::Interrupted {
+            READERS
+                .lock()
+                .retain(|t| !core::ptr::eq(alloc::sync::Arc::as_ptr(t), sched::current()));
+            return Err(Errno::EINTR);
+        }
     }
 }
 
