@@ -151,8 +151,10 @@ pub fn try_read(buf: &mut [u8]) -> Option<usize> {
 /// Move whatever the UART holds into the input buffer (from its interrupt); returns whether a
 /// reader may now have something (data or end of file).
 pub fn receive_pending() -> bool {
+    #[cfg_attr(not(target_os = "none"), allow(unused_mut))]
     let mut echo = alloc::vec::Vec::new();
     let ready = {
+        #[cfg_attr(not(target_os = "none"), allow(unused_mut))]
         let mut c = CONSOLE.lock();
         #[cfg(target_os = "none")]
         while let Some(b) = crate::serial::try_read() {

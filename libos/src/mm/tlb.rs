@@ -7,7 +7,7 @@
 //! can never wait on each other.
 
 // The host build (unit tests) has one CPU and nothing to shoot down.
-#![cfg_attr(not(target_os = "none"), allow(dead_code))]
+#![cfg_attr(not(target_os = "none"), allow(dead_code, unused_imports))]
 
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
