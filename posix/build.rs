@@ -52,22 +52,35 @@ fn main() {
         })
         .collect();
     names.sort();
-    let max = names.last().map(|(n, _)| *n).unwrap_or(0);
+    // One string of all names and a table of (offset, length): no pointer per entry, which keeps
+    // the kernel image small (relocated &str tables cost 16 bytes an entry).
+    let max = names.last().map(|(n, _)| *n).unwrap_or(0) as usize;
+    let mut all = String::new();
+    let mut spans = vec![(0u16, 0u8); max + 1];
+    for (number, name) in &names {
+        spans[*number as usize] = (all.len() as u16, name.len() as u8);
+        all.push_str(name);
+    }
     let mut code = String::new();
     writeln!(
         code,
-        "/// Linux x86-64 system-call names by number (from musl's bits/syscall.h)."
+        "/// Linux x86-64 system-call names (from musl's bits/syscall.h), concatenated."
     )
     .unwrap();
-    writeln!(code, "pub static SYSCALL_NAMES: [&str; {}] = [", max + 1).unwrap();
-    let mut next = 0;
-    for (number, name) in &names {
-        while next < *number {
-            writeln!(code, "    \"\",").unwrap();
-            next += 1;
-        }
-        writeln!(code, "    \"{name}\",").unwrap();
-        next += 1;
+    writeln!(code, "static SYSCALL_NAME_TEXT: &str = \"{all}\";").unwrap();
+    writeln!(
+        code,
+        "/// (offset, length) of each number's name in SYSCALL_NAME_TEXT; length 0 when unknown."
+    )
+    .unwrap();
+    writeln!(
+        code,
+        "static SYSCALL_NAME_SPANS: [(u16, u8); {}] = [",
+        max + 1
+    )
+    .unwrap();
+    for (offset, len) in &spans {
+        writeln!(code, "    ({offset}, {len}),").unwrap();
     }
     writeln!(code, "];").unwrap();
     fs::write(out.join("syscall_names.rs"), code).expect("write syscall_names.rs");

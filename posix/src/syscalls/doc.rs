@@ -5,12 +5,12 @@
 use alloc::string::String;
 use core::fmt::Write;
 
-use super::{ENTRIES, SYSCALL_NAMES};
+use super::{ENTRIES, known_syscalls};
 
 pub fn render() -> String {
     let mut out = String::new();
     let implemented = ENTRIES.len();
-    let known = SYSCALL_NAMES.iter().filter(|n| !n.is_empty()).count();
+    let known = known_syscalls().count();
     out.push_str("# System calls\n\n");
     out.push_str("Generated from the system-call table (`posix/src/syscalls/mod.rs`) by\n");
     out.push_str("`FERRITE_BLESS=1 cargo test -p ferrite-posix syscalls_doc`; a test fails when this file is stale.\n\n");
@@ -20,10 +20,7 @@ pub fn render() -> String {
          `-ENOSYS` and is reported once on the console by name (`ferrite: unimplemented system call NAME (N): ENOSYS`).\n"
     );
     out.push_str("| number | name | status | notes |\n|---:|---|---|---|\n");
-    for (number, name) in SYSCALL_NAMES.iter().enumerate() {
-        if name.is_empty() {
-            continue;
-        }
+    for (number, name) in known_syscalls() {
         match ENTRIES.iter().find(|e| e.number as usize == number) {
             Some(e) => {
                 let _ = writeln!(out, "| {number} | `{name}` | implemented | {} |", e.note);

@@ -130,7 +130,17 @@ static TABLE: [Option<Handler>; TABLE_SIZE] = {
 
 /// Linux's name for a system-call number ("" when unknown).
 pub fn name_of(number: u64) -> &'static str {
-    SYSCALL_NAMES.get(number as usize).copied().unwrap_or("")
+    match SYSCALL_NAME_SPANS.get(number as usize) {
+        Some(&(offset, len)) => &SYSCALL_NAME_TEXT[offset as usize..offset as usize + len as usize],
+        None => "",
+    }
+}
+
+/// Every known system-call number with its name.
+pub fn known_syscalls() -> impl Iterator<Item = (usize, &'static str)> {
+    (0..SYSCALL_NAME_SPANS.len())
+        .map(|n| (n, name_of(n as u64)))
+        .filter(|(_, name)| !name.is_empty())
 }
 
 /// Numbers already reported as unimplemented; numbers beyond the table share the last bit.
