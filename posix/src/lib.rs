@@ -70,7 +70,12 @@ pub extern "C" fn ferrite_thread_started() {
 /// The system-call entry (`arch::syscall_entry`) calls this with the saved registers.
 #[unsafe(no_mangle)]
 pub extern "C" fn ferrite_syscall_dispatch(frame: &mut ferrite_libos::frame::SyscallFrame) -> i64 {
-    syscalls::dispatch(frame)
+    let result = syscalls::dispatch(frame);
+    // A thread woken or created on this CPU gets its turn now rather than at the next interrupt.
+    if ferrite_smp::sched::need_resched() {
+        ferrite_smp::sched::schedule();
+    }
+    result
 }
 
 /// End the VM: the service exited, was killed by a signal, or the kernel failed.

@@ -179,7 +179,10 @@ fn enqueue(cpu: usize, thread: Arc<Thread>) {
     CPUS[cpu].queue.lock().push_back(thread);
     let target = &CPUS[cpu];
     target.need_resched.store(true, Ordering::Release);
-    if cpu != this_cpu() && target.idle_now.load(Ordering::Acquire) {
+    // An idle CPU must wake up; a busy one whose thread runs without a time slice (it was alone)
+    // must start one, or the new thread would wait until that thread blocks.
+    let unsliced = target.slice_end_tsc.load(Ordering::Relaxed) == 0;
+    if cpu != this_cpu() && (target.idle_now.load(Ordering::Acquire) || unsliced) {
         (platform().kick)(cpu);
     }
 }
@@ -294,10 +297,11 @@ pub fn schedule() {
             Arc::increment_strong_count(prev_ptr);
             Arc::from_raw(prev_ptr)
         };
-        let target = if allowed_here {
-            cpu_index
-        } else {
-            choose_cpu(&again)
+        // To an idle CPU if there is one (`choose_cpu` prefers them), else back here.
+        let target = match choose_cpu(&again) {
+            other if other != cpu_index && CPUS[other].idle_now.load(Ordering::Acquire) => other,
+            _ if allowed_here => cpu_index,
+            other => other,
         };
         CPUS[target].queue.lock().push_back(again);
         if target != cpu_index {
