@@ -2,7 +2,7 @@
 FERRITE := bin/ferrite
 EXAMPLES_BUILD := build/examples
 
-.PHONY: all demo examples test check lint unit guest clean
+.PHONY: all demo examples test check lint unit guest bench clean
 
 all: examples
 
@@ -32,6 +32,11 @@ unit:
 
 guest:
 	cargo test -p ferrite-guest-tests
+
+# Benchmarks: Ferrite beside native, a Linux guest and an empty-kernel floor; writes
+# bench/results/ and regenerates docs/benchmarks.md (about 5 minutes; see that page).
+bench:
+	cargo run -q -p ferrite-bench --release -- $(BENCH_ARGS)
 
 clean:
 	cargo clean

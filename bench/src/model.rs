@@ -9,7 +9,7 @@ pub struct Meta {
     /// UTC, `YYYY-MM-DDTHH:MM:SSZ`.
     pub date: String,
     pub commit: String,
-    /// The work tree had uncommitted changes outside `bench/results` and `docs/`.
+    /// The work tree had uncommitted changes in what the images or the harness are built from.
     pub dirty: bool,
     pub host: String,
     pub cpu_model: String,

@@ -355,9 +355,17 @@ pub fn machine_meta() -> Meta {
         "--porcelain",
         "--untracked-files=no",
         "--",
-        ".",
-        ":!bench/results",
-        ":!docs",
+        "libos",
+        "smp",
+        "posix",
+        "cli",
+        "cxx-runtime",
+        "musl-shim",
+        "cmake",
+        "examples",
+        "bench/programs",
+        "bench/floor",
+        "bench/src",
     ]))
     .map(|s| !s.trim().is_empty())
     .unwrap_or(false);
