@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/io.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -118,7 +119,9 @@ static inline int bench_finish(int status)
     const char *off = getenv("BENCH_POWEROFF");
     if (off && strcmp(off, "1") == 0) {
         /* Linux guest: /init must not return (the kernel would panic). QEMU's isa-debug-exit
-         * (port 0xf4) ends the VM with status (value << 1) | 1. */
+         * (port 0xf4) ends the VM with status (value << 1) | 1 — at once, so first wait until
+         * the serial driver has sent everything written (it transmits from interrupts). */
+        tcdrain(STDOUT_FILENO);
         if (ioperm(0xf4, 4, 1) == 0)
             outb((unsigned char)status, 0xf4);
         perror("ioperm");

@@ -442,6 +442,7 @@ pub fn run(o: &Options) -> Res<Results> {
         meta.linux_kernel = k.package.clone();
     }
     meta.duration_s = started.elapsed().as_secs_f64();
+    meta.load_end = prepare::load_average();
     let results = Results {
         meta,
         measurements: std::mem::take(&mut cx.out),

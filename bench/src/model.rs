@@ -31,6 +31,11 @@ pub struct Meta {
     pub round_ms: f64,
     pub boot_runs: u32,
     pub duration_s: f64,
+    /// /proc/loadavg's 1-minute figure when the run started and ended: the host is shared.
+    #[serde(default)]
+    pub load_start: String,
+    #[serde(default)]
+    pub load_end: String,
 }
 
 /// Median and spread of a set of samples.

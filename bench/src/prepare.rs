@@ -393,8 +393,17 @@ pub fn machine_meta() -> Meta {
         host_kernel: first_line(Command::new("uname").args(["-sr"])),
         qemu_version: first_line(Command::new("qemu-system-x86_64").arg("--version")),
         kvm,
+        load_start: load_average(),
         ..Default::default()
     }
+}
+
+/// The 1-minute load average.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// Whether /dev/kvm can be opened read-write.

@@ -151,6 +151,15 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ),
 ];
 
+const HEADLINE_NAMES: &[(&str, &str)] = &[
+    ("syscall", "system call (`getppid`)"),
+    ("thread", "thread create + join"),
+    ("futex", "futex round trip across CPUs"),
+    ("ctxswitch", "context switch, one CPU"),
+    ("mutex", "contended mutex, per lock/unlock"),
+    ("malloc", "malloc + free"),
+];
+
 /// The whole page.
 pub fn render(r: &Results) -> (String, Vec<(String, String)>) {
     let mut md = String::new();
@@ -207,6 +216,11 @@ pub fn render(r: &Results) -> (String, Vec<(String, String)>) {
         } else {
             ""
         }
+    );
+    let _ = writeln!(
+        md,
+        "| load average | {} at the start, {} at the end (other jobs share the host) |",
+        meta.load_start, meta.load_end
     );
     let _ = writeln!(
         md,
@@ -318,18 +332,17 @@ fn headline(md: &mut String, r: &Results) {
         let Some(metric) = micro_metric(r, w) else {
             continue;
         };
-        let desc = DESCRIPTIONS
+        let short_desc = HEADLINE_NAMES
             .iter()
             .find(|(n, _)| n == w)
             .map(|(_, d)| *d)
-            .unwrap_or("");
-        let short_desc = desc.split(':').next().unwrap_or(desc);
+            .unwrap_or(w);
         let ft = micro(r, w, &metric, "ferrite", "tcg");
         let lt = micro(r, w, &metric, "linux", "tcg");
         if median(ft).is_some() && median(lt).is_some() {
             let _ = writeln!(
                 md,
-                "| {w} ({short_desc}), TCG | {} | Linux guest {} | {} |",
+                "| {short_desc}, TCG | {} | Linux guest {} | {} |",
                 cell(ft),
                 cell(lt),
                 ratio(median(ft), median(lt))
@@ -340,7 +353,7 @@ fn headline(md: &mut String, r: &Results) {
         if median(fk).is_some() && median(n).is_some() {
             let _ = writeln!(
                 md,
-                "| {w}, KVM (PVM) | {} | native {} | {} |",
+                "| {short_desc}, KVM (PVM) | {} | native {} | {} |",
                 cell(fk),
                 cell(n),
                 ratio(median(fk), median(n))
@@ -454,10 +467,10 @@ fn boot_section(md: &mut String, svgs: &mut Vec<(String, String)>, r: &Results) 
         svgs.push((
             "boot.svg".into(),
             svg::hbars(
-                "Boot: QEMU start to the service's first output (median, IQR)",
-                "milliseconds",
+                "Boot: QEMU start to the service's first output (median, IQR; log scale)",
+                "milliseconds (log)",
                 &groups,
-                false,
+                true,
             ),
         ));
         let _ = writeln!(md, "![boot times](bench/boot.svg)\n");
