@@ -26,6 +26,10 @@ static HANDOFF_TSC: AtomicU64 = AtomicU64::new(0);
 /// Address of the service's `main`, watched by a debug breakpoint when the boot log is on.
 static MAIN_ADDRESS: AtomicU64 = AtomicU64::new(0);
 
+/// Bytes at the top of the main stack given frames before the service starts (the initial
+/// process stack lives there; the rest of the 8 MiB gets frames as the stack grows).
+const MAIN_STACK_PREFAULT: u64 = 64 * 1024;
+
 /// Longest command line read from the boot loader (it ends at its NUL, in low RAM).
 const MAX_COMMAND_LINE: usize = 256 * 1024;
 
@@ -366,16 +370,30 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
     let stack_base = memory::reserve_aligned(start::MAIN_STACK_SIZE + 4096, 2 << 20, 4096)
         .unwrap_or_else(|| early_fail("no address space for the main stack"));
     let rw = abi::PROT_READ | abi::PROT_WRITE;
-    if memory::map_anonymous(stack_base - 4096, 4096, 0, true, false).is_err()
-        || memory::map_anonymous(stack_base, start::MAIN_STACK_SIZE, rw, true, false).is_err()
+    // Lazy: frames as the stack grows, except the top, which the start-up frame needs now.
+    if memory::map_anonymous(stack_base - 4096, 4096, 0, true, false, false).is_err()
+        || memory::map_anonymous(stack_base, start::MAIN_STACK_SIZE, rw, true, false, true).is_err()
     {
         early_fail("no memory for the main stack");
     }
     let top = stack_base + start::MAIN_STACK_SIZE;
-    // SAFETY: the stack was just mapped read-write and nothing else references it.
-    let stack = unsafe {
-        core::slice::from_raw_parts_mut(stack_base as *mut u8, start::MAIN_STACK_SIZE as usize)
-    };
+    // The initial stack holds every argument and variable, their pointers and the auxv.
+    let strings: u64 = args
+        .iter()
+        .chain(line.env.iter())
+        .map(|w| w.len() as u64 + 9)
+        .sum();
+    let prefault = (strings + 16 * 1024)
+        .next_multiple_of(4096)
+        .clamp(MAIN_STACK_PREFAULT, start::MAIN_STACK_SIZE);
+    for page in (top - prefault..top).step_by(4096) {
+        if !memory::resolve_fault(page, true, false) {
+            early_fail("no memory for the main stack");
+        }
+    }
+    // SAFETY: the top of the stack was just given frames, read-write; nothing else uses it.
+    let stack =
+        unsafe { core::slice::from_raw_parts_mut((top - prefault) as *mut u8, prefault as usize) };
     let (phdr, phent, phnum) = elf_program_headers();
     let mut random_bytes = [0u8; 16];
     random::fill(&mut random_bytes);

@@ -118,6 +118,14 @@ fn deliver_to_handler(frame: &mut InterruptFrame) -> bool {
 
 fn fatal_exception(frame: &mut InterruptFrame) {
     let vector = frame.vector;
+    // A first touch of a lazy area (the main stack, MAP_NORESERVE): give it a frame and retry.
+    if vector == 14 && frame.cs & 3 == 3 {
+        let code = frame.error_code;
+        let (write, execute) = (code & 0x2 != 0, code & 0x10 != 0);
+        if crate::syscalls::memory::resolve_fault(cpu::read_cr2(), write, execute) {
+            return;
+        }
+    }
     if frame.cs & 3 == 3 && !matches!(vector, 2 | 8 | 18) && deliver_to_handler(frame) {
         return;
     }
@@ -133,11 +141,14 @@ fn fatal_exception(frame: &mut InterruptFrame) {
     {
         kprint!(" ({name}+{offset:#x})");
     }
-    kprint!(
-        ", thread {} on CPU {}\n",
-        ferrite_smp::sched::current().tid,
-        ferrite_smp::sched::this_cpu()
-    );
+    match ferrite_smp::sched::try_current() {
+        Some(t) => kprint!(
+            ", thread {} on CPU {}\n",
+            t.tid,
+            ferrite_smp::sched::this_cpu()
+        ),
+        None => kprint!(", during boot\n"),
+    }
     if vector == 14 {
         describe_page_fault(frame);
     }

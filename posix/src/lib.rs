@@ -84,10 +84,16 @@ pub fn shutdown(outcome: Outcome) -> ! {
     {
         if MEMORY_REPORT.load(core::sync::atomic::Ordering::Relaxed) {
             let s = ferrite_libos::mm::stats();
+            let (areas, lazy, count) = syscalls::memory::area_totals();
             ferrite_libos::kprintln!(
-                "memory: {} KiB of {} KiB in use",
+                "memory: {} KiB of {} KiB frames in use; kernel heap {} KiB; {} service areas of {} KiB ({} KiB lazy); break {} KiB",
                 (s.total_frames - s.free_frames) * 4,
-                s.total_frames * 4
+                s.total_frames * 4,
+                ferrite_libos::mm::heap::claimed_bytes() / 1024,
+                count,
+                areas / 1024,
+                lazy / 1024,
+                syscalls::memory::break_bytes() / 1024
             );
         }
         ferrite_libos::exit::exit_vm(outcome)

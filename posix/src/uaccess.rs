@@ -6,8 +6,22 @@ use alloc::vec::Vec;
 
 use crate::errno::Errno;
 
+/// Pages of lazy areas the service has not touched yet are given their frames here, as a fault
+/// of the service itself would.
 #[cfg(target_os = "none")]
 fn accessible(addr: u64, len: u64, write: bool) -> bool {
+    if ferrite_libos::mm::is_accessible(addr, len, write) {
+        return true;
+    }
+    let mut page = addr & !4095;
+    while page < addr + len {
+        if !ferrite_libos::mm::is_accessible(page, 1, write)
+            && !crate::syscalls::memory::resolve_fault(page, write, false)
+        {
+            return false;
+        }
+        page += 4096;
+    }
     ferrite_libos::mm::is_accessible(addr, len, write)
 }
 

@@ -119,6 +119,15 @@ pub fn init_cpu(current: Arc<Thread>, idle: Arc<Thread>) {
         .store(Arc::into_raw(current).cast_mut(), Ordering::Release);
 }
 
+/// The thread running on this CPU, if the scheduler has started here (for reports that may run
+/// before it has).
+pub fn try_current() -> Option<&'static Thread> {
+    PLATFORM.get()?;
+    let p = CPUS[this_cpu()].current.load(Ordering::Acquire);
+    // SAFETY: as in `current`; null before `init_cpu`.
+    (!p.is_null()).then(|| unsafe { &*p })
+}
+
 /// The thread running on this CPU.
 pub fn current() -> &'static Thread {
     let p = CPUS[this_cpu()].current.load(Ordering::Acquire);

@@ -465,7 +465,7 @@ ferrite_ap_trampoline_end:
             },
         )
         .map_err(StartError::Trampoline)?;
-        crate::mm::protect(TRAMPOLINE_PAGE, 4096, WRITABLE, true)
+        crate::mm::protect(TRAMPOLINE_PAGE, 4096, WRITABLE, true, false)
             .map_err(|_| StartError::TrampolineNotMapped)?;
 
         let interrupts_were_on = cpu::interrupts_enabled();
@@ -504,7 +504,7 @@ ferrite_ap_trampoline_end:
         if ready == aps {
             // Every AP has left the trampoline and reloaded CR3. (After a timeout a late AP might
             // still come: then the page stays executable rather than fault under it.)
-            let _ = crate::mm::protect(TRAMPOLINE_PAGE, 4096, WRITABLE | NO_EXECUTE, true);
+            let _ = crate::mm::protect(TRAMPOLINE_PAGE, 4096, WRITABLE | NO_EXECUTE, true, false);
         }
         Ok(Started {
             cpus: 1 + ready,

@@ -11,6 +11,13 @@ use talc::sync::TalcLock;
 use crate::sync::RawIrqSpinlock;
 
 const BOOTSTRAP_SIZE: usize = 512 * 1024;
+
+/// Bytes the heap has claimed (bootstrap arena plus frames), for the memory report.
+static CLAIMED: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+pub fn claimed_bytes() -> usize {
+    CLAIMED.load(core::sync::atomic::Ordering::Relaxed)
+}
 /// Smallest growth step: 2 MiB keeps the number of arenas small.
 const GROW_STEP: usize = 2 * 1024 * 1024;
 
@@ -31,6 +38,7 @@ unsafe impl Source for FrameBacked {
             talc.source.bootstrapped = true;
             // SAFETY: the arena is used by nothing else; it is claimed exactly once.
             unsafe { talc.claim((&raw mut BOOTSTRAP.0).cast(), BOOTSTRAP_SIZE) }.ok_or(())?;
+            CLAIMED.fetch_add(BOOTSTRAP_SIZE, core::sync::atomic::Ordering::Relaxed);
             return Ok(());
         }
         let bytes = (layout.size() + layout.align() + 4096).next_multiple_of(GROW_STEP);
@@ -38,6 +46,7 @@ unsafe impl Source for FrameBacked {
         let phys = super::alloc_frames_contiguous(frames, 1).ok_or(())?;
         // SAFETY: the frames were just allocated for the heap and are identity-mapped.
         unsafe { talc.claim(phys as *mut u8, bytes) }.ok_or(())?;
+        CLAIMED.fetch_add(bytes, core::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 }

@@ -7,7 +7,7 @@ pub mod tlb;
 pub mod vma;
 
 #[cfg(target_os = "none")]
-mod heap;
+pub mod heap;
 #[cfg(target_os = "none")]
 mod space;
 #[cfg(target_os = "none")]

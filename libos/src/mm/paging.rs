@@ -216,6 +216,32 @@ impl PageTables {
         Ok(())
     }
 
+    /// Remove the leaf entry at `virt` and return it as it was (frame, flags, presence) with its
+    /// page size, to be put elsewhere with `put_leaf`.
+    pub fn take_leaf(&mut self, virt: u64) -> Option<(u64, u64)> {
+        let (e, size) = self.leaf(virt)?;
+        let entry = *e;
+        *e = 0;
+        Some((entry, size))
+    }
+
+    /// Install a leaf entry taken by `take_leaf` at `virt` (aligned to its size).
+    pub fn put_leaf(
+        &mut self,
+        virt: u64,
+        entry: u64,
+        size: u64,
+        frames: &mut impl FrameSource,
+    ) -> Result<(), MapError> {
+        let level = if size == PAGE_2M { 2 } else { 1 };
+        let e = self.entry(virt, level, frames)?;
+        if *e & (PRESENT | KEPT) != 0 {
+            return Err(MapError::AlreadyMapped);
+        }
+        *e = entry;
+        Ok(())
+    }
+
     /// Unmap one leaf page at `virt` of the size it was mapped with; returns (phys, size).
     pub fn unmap_leaf(&mut self, virt: u64) -> Option<(u64, u64)> {
         let (e, size) = self.leaf(virt)?;

@@ -146,10 +146,30 @@ fn build_kernel_tables(
     // (`map_device`), not here.
     let ram = |_| Some(WRITABLE | NO_EXECUTE);
     for r in memory.iter().filter(|r| r.usable) {
-        let start = r.start.next_multiple_of(PAGE_2M).max(fine_end);
-        let end = (r.start + r.len) & !(PAGE_2M - 1);
-        if start >= end {
+        let (region_start, region_end) = (r.start.max(fine_end), r.start + r.len);
+        if region_start >= region_end {
             continue;
+        }
+        // Unaligned ends of the region with 4 KiB pages, the middle with large ones.
+        let start = region_start.next_multiple_of(PAGE_2M);
+        let end = region_end & !(PAGE_2M - 1);
+        if start >= end {
+            let (a, b) = (
+                region_start.next_multiple_of(PAGE_4K),
+                region_end & !(PAGE_4K - 1),
+            );
+            if a < b {
+                tables.map_identity_range(a, b, PAGE_4K, ram, &mut source)?;
+            }
+            continue;
+        }
+        let head = region_start.next_multiple_of(PAGE_4K);
+        if head < start {
+            tables.map_identity_range(head, start, PAGE_4K, ram, &mut source)?;
+        }
+        let tail = region_end & !(PAGE_4K - 1);
+        if end < tail {
+            tables.map_identity_range(end, tail, PAGE_4K, ram, &mut source)?;
         }
         let (gig_start, gig_end) = if huge_1g {
             (start.next_multiple_of(PAGE_1G), end & !(PAGE_1G - 1))
@@ -226,6 +246,17 @@ pub fn free_frames(phys: u64, count: u64) {
     }
 }
 
+/// Frames the service's mappings may not take: the kernel's own allocations (its heap, page
+/// tables, thread stacks) must still succeed when the service has used up memory, so that the
+/// service sees ENOMEM and the kernel keeps running.
+fn kernel_reserve(frames: &FrameBitmap<'_>) -> u64 {
+    (frames.total_frames() / 64).clamp(64, 4096)
+}
+
+fn service_may_take(frames: &FrameBitmap<'_>, count: u64) -> bool {
+    frames.free_frames() >= count + kernel_reserve(frames)
+}
+
 /// Map `len` bytes at `virt` to freshly allocated zeroed frames, using 2 MiB pages where the range
 /// allows. On failure everything mapped so far is undone.
 pub fn map_anonymous(virt: u64, len: u64, flags: u64) -> Result<(), MapError> {
@@ -233,6 +264,9 @@ pub fn map_anonymous(virt: u64, len: u64, flags: u64) -> Result<(), MapError> {
     let tables = tables.as_mut().ok_or(MapError::OutOfMemory)?;
     let mut frames = FRAMES.lock();
     let frames = frames.as_mut().ok_or(MapError::OutOfMemory)?;
+    if !service_may_take(frames, len.div_ceil(FRAME_SIZE)) {
+        return Err(MapError::OutOfMemory);
+    }
     let mut addr = virt;
     let end = virt + len;
     while addr < end {
@@ -302,6 +336,36 @@ pub fn unmap(virt: u64, len: u64) {
     }
 }
 
+/// Move the pages of `[from, from+len)` to `[to, to+len)` (both 4 KiB aligned, not overlapping)
+/// without copying their contents: the page-table entries move, frames and permissions with
+/// them, pages without a frame stay without one. For `mremap`.
+pub fn move_range(from: u64, to: u64, len: u64) -> Result<(), MapError> {
+    let result = (|| {
+        let mut tables = TABLES.lock();
+        let tables = tables.as_mut().ok_or(MapError::OutOfMemory)?;
+        let mut frames = FRAMES.lock();
+        let frames = frames.as_mut().ok_or(MapError::OutOfMemory)?;
+        split_edges(tables, frames, from, len)?;
+        if from % PAGE_2M != to % PAGE_2M {
+            // Huge pages only move whole when both ends are aligned the same way.
+            tables.split_to_4k(from, len, &mut TableFrames(frames))?;
+        }
+        let mut addr = from;
+        while addr < from + len {
+            match tables.take_leaf(addr) {
+                Some((entry, size)) => {
+                    tables.put_leaf(to + (addr - from), entry, size, &mut TableFrames(frames))?;
+                    addr += size;
+                }
+                None => addr += PAGE_4K,
+            }
+        }
+        Ok(())
+    })();
+    super::tlb::shootdown();
+    result
+}
+
 /// Undo part of a mapping that no other CPU has seen yet (a failed `map_anonymous`).
 fn unmap_locked(tables: &mut PageTables, frames: &mut FrameBitmap<'static>, virt: u64, len: u64) {
     let _ = split_edges(tables, frames, virt, len);
@@ -321,14 +385,27 @@ fn unmap_locked(tables: &mut PageTables, frames: &mut FrameBitmap<'static>, virt
 /// Change the permissions of `[virt, virt+len)` (4 KiB aligned). `accessible == false` is
 /// PROT_NONE: frames stay (contents survive) but every access faults. Pages of the range that have
 /// no frame yet (areas created PROT_NONE) get zeroed frames when they become accessible.
-pub fn protect(virt: u64, len: u64, flags: u64, accessible: bool) -> Result<(), MapError> {
-    let result = protect_locked(virt, len, flags, accessible);
+/// With `populate_missing == false` (lazy areas) pages without a frame stay without one.
+pub fn protect(
+    virt: u64,
+    len: u64,
+    flags: u64,
+    accessible: bool,
+    populate_missing: bool,
+) -> Result<(), MapError> {
+    let result = protect_locked(virt, len, flags, accessible, populate_missing);
     // Other CPUs may hold the old permissions in their TLBs.
     super::tlb::shootdown();
     result
 }
 
-fn protect_locked(virt: u64, len: u64, flags: u64, accessible: bool) -> Result<(), MapError> {
+fn protect_locked(
+    virt: u64,
+    len: u64,
+    flags: u64,
+    accessible: bool,
+    populate_missing: bool,
+) -> Result<(), MapError> {
     let mut tables = TABLES.lock();
     let tables = tables.as_mut().ok_or(MapError::OutOfMemory)?;
     let mut frames = FRAMES.lock();
@@ -342,7 +419,10 @@ fn protect_locked(virt: u64, len: u64, flags: u64, accessible: bool) -> Result<(
                 cpu::invlpg(addr);
                 size
             }
-            None if accessible => {
+            None if accessible && populate_missing => {
+                if !service_may_take(frames, 1) {
+                    return Err(MapError::OutOfMemory);
+                }
                 let got = frames.alloc_one().ok_or(MapError::OutOfMemory)?;
                 ensure_zeroed(got, 1);
                 tables.map(addr, got.start, PAGE_4K, flags, &mut TableFrames(frames))?;

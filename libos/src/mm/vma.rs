@@ -13,6 +13,8 @@ pub struct Vma {
     pub start: u64,
     pub end: u64,
     pub prot: u32,
+    /// Frames are given on first touch (a page fault) rather than when the area is made.
+    pub lazy: bool,
 }
 
 /// Areas inside `[base, limit)`, keyed by start address, never overlapping.
@@ -105,7 +107,7 @@ impl VmaSet {
             removed.push(Vma {
                 start: cut_start,
                 end: cut_end,
-                prot: area.prot,
+                ..area
             });
         }
         removed
@@ -146,7 +148,7 @@ impl VmaSet {
         for key in keys {
             while let Some(area) = self.areas.get(&key).copied() {
                 match self.areas.get(&area.end).copied() {
-                    Some(next) if next.prot == area.prot => {
+                    Some(next) if next.prot == area.prot && next.lazy == area.lazy => {
                         self.areas.remove(&next.start);
                         self.areas.insert(
                             area.start,
@@ -190,6 +192,7 @@ mod tests {
             start: a,
             end: a + 0x4000,
             prot: RW,
+            lazy: false,
         });
         let b = set.find_free(0x1000, 0).unwrap();
         assert_eq!(b, 0x14000);
@@ -197,6 +200,7 @@ mod tests {
             start: b,
             end: b + 0x1000,
             prot: RW,
+            lazy: false,
         });
         // Punch a hole in the middle of the first area.
         let removed = set.remove(0x11000, 0x12000);
@@ -205,7 +209,8 @@ mod tests {
             [Vma {
                 start: 0x11000,
                 end: 0x12000,
-                prot: RW
+                prot: RW,
+                lazy: false
             }]
         );
         assert!(!set.fully_mapped(0x10000, 0x14000));
@@ -222,6 +227,7 @@ mod tests {
             start: 0x1000,
             end: 0x5000,
             prot: RW,
+            lazy: false,
         });
         set.protect(0x2000, 0x3000, PROT_READ);
         assert_eq!(set.iter().count(), 3);
@@ -232,7 +238,8 @@ mod tests {
             [&Vma {
                 start: 0x1000,
                 end: 0x5000,
-                prot: RW
+                prot: RW,
+                lazy: false
             }]
         );
     }
@@ -245,6 +252,7 @@ mod tests {
             start: 0x50000,
             end: 0x51000,
             prot: RW,
+            lazy: false,
         });
         assert_eq!(set.find_free(0x1000, 0x50000), Some(0x51000));
         assert!(set.overlaps(0x50800, 0x52000));

@@ -1,8 +1,10 @@
 //! The service's memory: `mmap` and friends over virtual memory areas, and `brk`.
 //!
-//! Anonymous memory is backed eagerly by zeroed frames (2 MiB pages where the range allows).
-//! PROT_NONE areas get no frames until made accessible, so reservations cost nothing and guard
-//! pages really fault.
+//! Anonymous memory is backed eagerly by zeroed frames (2 MiB pages where the range allows): on
+//! the development hosts every page fault is an emulated kernel entry, far dearer than mapping at
+//! once. `MAP_NORESERVE` areas and the main thread's stack are lazy instead: a page gets a frame
+//! when first touched (`resolve_fault`). PROT_NONE areas get no frames until made accessible, so
+//! reservations cost nothing and guard pages really fault.
 
 use ferrite_libos::frame::SyscallFrame;
 use ferrite_libos::mm::paging::{MapError, NO_EXECUTE, USER, WRITABLE};
@@ -32,7 +34,7 @@ static MEMORY: IrqMutex<ServiceMemory> = IrqMutex::new(ServiceMemory {
 
 #[cfg(target_os = "none")]
 mod backend {
-    pub use ferrite_libos::mm::{map_anonymous, protect, unmap, zero};
+    pub use ferrite_libos::mm::{map_anonymous, move_range, protect, unmap, zero};
 }
 
 /// Host builds (unit tests) keep the bookkeeping and skip the page tables.
@@ -42,10 +44,19 @@ mod backend {
     pub fn map_anonymous(_virt: u64, _len: u64, _flags: u64) -> Result<(), MapError> {
         Ok(())
     }
-    pub fn protect(_virt: u64, _len: u64, _flags: u64, _accessible: bool) -> Result<(), MapError> {
+    pub fn protect(
+        _virt: u64,
+        _len: u64,
+        _flags: u64,
+        _accessible: bool,
+        _populate: bool,
+    ) -> Result<(), MapError> {
         Ok(())
     }
     pub fn unmap(_virt: u64, _len: u64) {}
+    pub fn move_range(_from: u64, _to: u64, _len: u64) -> Result<(), MapError> {
+        Ok(())
+    }
     pub fn zero(_virt: u64, _len: u64) {}
 }
 
@@ -71,9 +82,9 @@ fn map_error(e: MapError) -> Errno {
     }
 }
 
-/// Back `[start, end)` according to `prot`.
-fn populate(start: u64, end: u64, prot: u32) -> Result<(), Errno> {
-    if accessible(prot) {
+/// Back `[start, end)` according to `prot` (lazy areas get frames on first touch instead).
+fn populate(start: u64, end: u64, prot: u32, lazy: bool) -> Result<(), Errno> {
+    if accessible(prot) && !lazy {
         backend::map_anonymous(start, end - start, page_flags(prot)).map_err(map_error)
     } else {
         Ok(())
@@ -85,7 +96,14 @@ fn page_round_up(len: u64) -> Option<u64> {
 }
 
 /// Create an anonymous mapping (also used by the kernel for the main thread's stack).
-pub fn map_anonymous(hint: u64, len: u64, prot: u32, fixed: bool, noreplace: bool) -> SysResult {
+pub fn map_anonymous(
+    hint: u64,
+    len: u64,
+    prot: u32,
+    fixed: bool,
+    noreplace: bool,
+    lazy: bool,
+) -> SysResult {
     let len = page_round_up(len).ok_or(Errno::ENOMEM)?;
     if len == 0 {
         return Err(Errno::EINVAL);
@@ -110,13 +128,81 @@ pub fn map_anonymous(hint: u64, len: u64, prot: u32, fixed: bool, noreplace: boo
             .find_free(len, hint & !(PAGE - 1))
             .ok_or(Errno::ENOMEM)?
     };
-    populate(start, start + len, prot)?;
+    populate(start, start + len, prot, lazy)?;
     memory.areas.insert(Vma {
         start,
         end: start + len,
         prot,
+        lazy,
     });
     Ok(start as i64)
+}
+
+/// A page fault at `addr` in the service: give the page a frame if it lies in a lazy area that
+/// allows the access. Returns whether the access can be retried.
+pub fn resolve_fault(addr: u64, write: bool, execute: bool) -> bool {
+    let memory = MEMORY.lock();
+    let Some(area) = memory.areas.find(addr).copied() else {
+        return false;
+    };
+    let allowed = if write {
+        area.prot & PROT_WRITE != 0
+    } else if execute {
+        area.prot & PROT_EXEC != 0
+    } else {
+        accessible(area.prot)
+    };
+    if !area.lazy || !allowed {
+        return false;
+    }
+    let page = addr & !(PAGE - 1);
+    match backend::map_anonymous(page, PAGE, page_flags(area.prot)) {
+        // Another thread faulted on the same page first.
+        Ok(()) | Err(MapError::AlreadyMapped) => true,
+        Err(MapError::OutOfMemory) => false,
+    }
+}
+
+/// What lies at `addr`, for fault reports.
+pub enum AreaAt {
+    Unmapped,
+    /// Inside an area with this protection.
+    Mapped(u32),
+    /// In an inaccessible area right below an accessible one: a stack's guard page.
+    Guard,
+}
+
+pub fn area_at(addr: u64) -> AreaAt {
+    let memory = MEMORY.lock();
+    match memory.areas.find(addr) {
+        None => AreaAt::Unmapped,
+        Some(a) if !accessible(a.prot) => match memory.areas.find(a.end) {
+            Some(above) if accessible(above.prot) => AreaAt::Guard,
+            _ => AreaAt::Mapped(a.prot),
+        },
+        Some(a) => AreaAt::Mapped(a.prot),
+    }
+}
+
+/// Bytes of the program break in use.
+pub fn break_bytes() -> u64 {
+    MEMORY.lock().brk - BRK_BASE
+}
+
+/// Totals by kind for the `ferrite.memreport` option: (bytes in areas, bytes in lazy areas, count).
+pub fn area_totals() -> (u64, u64, usize) {
+    let memory = MEMORY.lock();
+    let mut total = 0;
+    let mut lazy = 0;
+    let mut count = 0;
+    for a in memory.areas.iter() {
+        total += a.end - a.start;
+        if a.lazy {
+            lazy += a.end - a.start;
+        }
+        count += 1;
+    }
+    (total, lazy, count)
 }
 
 /// A free range of `len` bytes whose address plus `offset` is a multiple of `align` (for mappings
@@ -168,6 +254,7 @@ pub fn sys_mmap(f: &mut SyscallFrame) -> SysResult {
         prot,
         fixed,
         flags & abi::MAP_FIXED_NOREPLACE != 0,
+        flags & abi::MAP_NORESERVE != 0,
     )
 }
 
@@ -208,7 +295,25 @@ pub fn sys_mprotect(f: &mut SyscallFrame) -> SysResult {
     if !memory.areas.fully_mapped(addr, addr + len) {
         return Err(Errno::ENOMEM);
     }
-    backend::protect(addr, len, page_flags(prot), accessible(prot)).map_err(map_error)?;
+    // Area by area: pages of eager areas that have no frame yet (they were PROT_NONE) get one
+    // now; lazy areas keep getting theirs on first touch.
+    let pieces: alloc::vec::Vec<Vma> = memory
+        .areas
+        .iter()
+        .filter(|a| a.start < addr + len && a.end > addr)
+        .copied()
+        .collect();
+    for a in pieces {
+        let (start, end) = (a.start.max(addr), a.end.min(addr + len));
+        backend::protect(
+            start,
+            end - start,
+            page_flags(prot),
+            accessible(prot),
+            !a.lazy,
+        )
+        .map_err(map_error)?;
+    }
     memory.areas.protect(addr, addr + len, prot);
     Ok(0)
 }
@@ -240,11 +345,11 @@ pub fn sys_mremap(f: &mut SyscallFrame) -> SysResult {
     let grow_end = old + new_len;
     if memory.areas.contains_range(old, grow_end) && !memory.areas.overlaps(old + old_len, grow_end)
     {
-        populate(old + old_len, grow_end, area.prot)?;
+        populate(old + old_len, grow_end, area.prot, area.lazy)?;
         memory.areas.insert(Vma {
             start: old + old_len,
             end: grow_end,
-            prot: area.prot,
+            ..area
         });
         memory.areas.protect(old, grow_end, area.prot); // merges the two areas
         return Ok(old as i64);
@@ -252,23 +357,19 @@ pub fn sys_mremap(f: &mut SyscallFrame) -> SysResult {
     if flags & abi::MREMAP_MAYMOVE == 0 {
         return Err(Errno::ENOMEM);
     }
+    // Move: the page-table entries go to the new place (no copy), then the rest is added.
     let new = memory.areas.find_free(new_len, 0).ok_or(Errno::ENOMEM)?;
-    populate(new, new + new_len, area.prot | PROT_READ | PROT_WRITE)?;
-    // SAFETY: both ranges are mapped (old readable as the service used it, new just populated
-    // writable) and do not overlap.
-    unsafe { core::ptr::copy_nonoverlapping(old as *const u8, new as *mut u8, old_len as usize) };
-    if area.prot != area.prot | PROT_READ | PROT_WRITE {
-        backend::protect(new, new_len, page_flags(area.prot), accessible(area.prot))
-            .map_err(map_error)?;
+    backend::move_range(old, new, old_len).map_err(map_error)?;
+    for _piece in memory.areas.remove(old, old + old_len) {}
+    if let Err(e) = populate(new + old_len, new + new_len, area.prot, area.lazy) {
+        backend::unmap(new, new_len);
+        return Err(e);
     }
     memory.areas.insert(Vma {
         start: new,
         end: new + new_len,
-        prot: area.prot,
+        ..area
     });
-    for piece in memory.areas.remove(old, old + old_len) {
-        backend::unmap(piece.start, piece.end - piece.start);
-    }
     Ok(new as i64)
 }
 
@@ -300,8 +401,21 @@ pub fn sys_madvise(f: &mut SyscallFrame) -> SysResult {
         return Err(Errno::ENOMEM);
     }
     if advice == abi::MADV_DONTNEED || advice == abi::MADV_FREE {
-        // Linux gives zero-filled pages on the next touch after DONTNEED (FREE may, too).
-        backend::zero(addr, len);
+        // Linux gives zero-filled pages on the next touch after DONTNEED (FREE may, too): lazy
+        // areas give their frames back (a touch brings a fresh zeroed page), eager ones are
+        // cleared in place.
+        for a in memory
+            .areas
+            .iter()
+            .filter(|a| a.start < addr + len && a.end > addr)
+        {
+            let (start, end) = (a.start.max(addr), a.end.min(addr + len));
+            if a.lazy {
+                backend::unmap(start, end - start);
+            } else {
+                backend::zero(start, end - start);
+            }
+        }
     }
     Ok(0)
 }
@@ -331,6 +445,29 @@ pub fn sys_mincore(f: &mut SyscallFrame) -> SysResult {
     }
     let out = crate::uaccess::slice_mut(f.arg(2), pages)?;
     out.fill(1); // anonymous memory is always resident
+    Ok(0)
+}
+
+/// `mlock`/`munlock`/`mlock2`: nothing is ever paged out, so memory is always locked; the range
+/// must be mapped, as on Linux.
+pub fn sys_mlock(f: &mut SyscallFrame) -> SysResult {
+    let addr = f.arg(0) & !(PAGE - 1);
+    let len = page_round_up(f.arg(1) + (f.arg(0) - addr)).ok_or(Errno::ENOMEM)?;
+    if len > 0 && !MEMORY.lock().areas.fully_mapped(addr, addr + len) {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(0)
+}
+
+/// `mlockall`/`munlockall`: accepted (see `sys_mlock`); unknown flags are EINVAL.
+pub fn sys_mlockall(f: &mut SyscallFrame) -> SysResult {
+    const MCL_CURRENT: u64 = 1;
+    const MCL_FUTURE: u64 = 2;
+    const MCL_ONFAULT: u64 = 4;
+    if f.rax == 151 && (f.arg(0) == 0 || f.arg(0) & !(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0)
+    {
+        return Err(Errno::EINVAL);
+    }
     Ok(0)
 }
 

@@ -44,7 +44,7 @@ entries! {
     3 close => io::sys_close, "";
     5 fstat => io::sys_fstat, "console fds";
     8 lseek => io::sys_lseek, "ESPIPE on the console";
-    9 mmap => memory::sys_mmap, "anonymous private/shared; file mappings: ENODEV";
+    9 mmap => memory::sys_mmap, "anonymous private/shared; MAP_NORESERVE areas get frames on first touch; file mappings: ENODEV";
     10 mprotect => memory::sys_mprotect, "";
     11 munmap => memory::sys_munmap, "";
     12 brk => memory::sys_brk, "";
@@ -57,10 +57,10 @@ entries! {
     19 readv => io::sys_readv, "";
     20 writev => io::sys_writev, "";
     24 sched_yield => process::sys_sched_yield, "";
-    25 mremap => memory::sys_mremap, "grow in place or move (copies)";
+    25 mremap => memory::sys_mremap, "grow in place or move (page-table entries move, no copy)";
     26 msync => memory::sys_msync, "anonymous memory: nothing to write back";
     27 mincore => memory::sys_mincore, "";
-    28 madvise => memory::sys_madvise, "MADV_DONTNEED zeroes; other advice accepted";
+    28 madvise => memory::sys_madvise, "MADV_DONTNEED/MADV_FREE give zeroed pages; other advice accepted";
     34 pause => itimer::sys_pause, "";
     35 nanosleep => time::sys_nanosleep, "";
     36 getitimer => itimer::sys_getitimer, "ITIMER_REAL only";
@@ -93,6 +93,10 @@ entries! {
     127 rt_sigpending => signal::sys_rt_sigpending, "";
     130 rt_sigsuspend => itimer::sys_rt_sigsuspend, "";
     131 sigaltstack => signal::sys_sigaltstack, "";
+    149 mlock => memory::sys_mlock, "accepted: nothing is paged out";
+    150 munlock => memory::sys_mlock, "accepted: nothing is paged out";
+    151 mlockall => memory::sys_mlockall, "accepted: nothing is paged out";
+    152 munlockall => memory::sys_mlockall, "accepted: nothing is paged out";
     157 prctl => process::sys_prctl, "PR_SET_NAME, PR_GET_NAME";
     158 arch_prctl => process::sys_arch_prctl, "ARCH_SET_FS, ARCH_GET_FS";
     160 setrlimit => info::sys_setrlimit, "";
@@ -113,6 +117,7 @@ entries! {
     302 prlimit64 => info::sys_prlimit64, "own process only";
     309 getcpu => info::sys_getcpu, "";
     318 getrandom => info::sys_getrandom, "RDRAND/RDSEED";
+    325 mlock2 => memory::sys_mlock, "accepted: nothing is paged out";
 }
 
 /// Highest system-call number the table can hold.
