@@ -324,11 +324,14 @@ impl Ctx<'_> {
         let ok = match self.linux_outcome("hello", accel, 1, &[], self.o.linux_kvm_probe) {
             Ok(o) if o.ready.is_some() => true,
             Ok(o) => {
-                let msg = format!(
-                    "did not reach /init within {} s under KVM (probe); console: {}",
-                    self.o.linux_kvm_probe.as_secs(),
-                    summarize_console(&o.output)
+                let console = summarize_console(&o.output);
+                let mut msg = format!(
+                    "no /init output within {} s under KVM (probe)",
+                    self.o.linux_kvm_probe.as_secs()
                 );
+                if console != "(nothing)" {
+                    msg.push_str(&format!("; console: {console}"));
+                }
                 self.record(
                     "boot",
                     "first_output",

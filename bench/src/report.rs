@@ -745,8 +745,9 @@ bin/ferrite run --cpus 2 target/bench/build/futex.elf -- 5 200
   switches, futex waits, page faults, boot — measures that emulator, not Ferrite; only pure
   ring-3 work (the parallel job, uncontended user-space locking) is meaningful there. The Debian
   Linux kernel is not PVM-aware either: all of it runs in ring 0, and it does not reach `/init`
-  within the probe time, so there is no Linux-under-KVM baseline on these hosts (the table says
-  why). On hardware virtualization (VMX/SVM) these figures would be entirely different; rerun
+  within the probe time (a manual two-minute try printed nothing from the kernel and ended in a
+  KVM emulation-failure register dump at a `lock cmpxchg16b`), so there is no Linux-under-KVM
+  baseline on these hosts. On hardware virtualization (VMX/SVM) these figures would be entirely different; rerun
   there before quoting KVM numbers.
 - **TCG is uniform**: every instruction, ring 0 or 3, is translated, so Ferrite under TCG against
   Linux under TCG compares the kernels' work fairly, but absolute TCG times are not hardware
