@@ -238,9 +238,8 @@ pub struct Guest {
     pub mem_mib: u32,
 }
 
-/// QEMU with a clean environment: under `cargo run` it inherits cargo's variables
-/// (LD_LIBRARY_PATH into the toolchain), with which a 2-vCPU Linux guest under TCG was seen to
-/// hang before printing anything.
+/// QEMU with a clean environment (PATH, HOME, TMPDIR), so that runs from `cargo run`, `make`
+/// or a shell are alike: cargo adds its own variables and LD_LIBRARY_PATH.
 fn qemu(program: &str) -> Command {
     let mut c = Command::new(program);
     c.env_clear();
