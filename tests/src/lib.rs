@@ -95,6 +95,8 @@ pub struct Case {
     pub status: i32,
     /// Text the guest's raw console output must contain (e.g. the kernel's fault report).
     pub guest_contains: &'static [&'static str],
+    /// CPUs for the guest (`ferrite run --cpus N`); 0 leaves the image's default (1).
+    pub cpus: u32,
 }
 
 pub const fn case(program: Program) -> Case {
@@ -105,6 +107,7 @@ pub const fn case(program: Program) -> Case {
         stdin: "",
         status: 0,
         guest_contains: &[],
+        cpus: 0,
     }
 }
 
@@ -128,6 +131,20 @@ impl Case {
     pub const fn guest_contains(mut self, texts: &'static [&'static str]) -> Case {
         self.guest_contains = texts;
         self
+    }
+    /// Boots the guest with `n` CPUs (`boot_cases!(…, cpus = N: …)` overrides it per mode).
+    pub const fn cpus(mut self, n: u32) -> Case {
+        self.cpus = n;
+        self
+    }
+
+    /// The `ferrite run` options for this case's CPU count.
+    fn cpu_args(&self) -> Vec<String> {
+        if self.cpus == 0 {
+            Vec::new()
+        } else {
+            vec!["--cpus".to_string(), self.cpus.to_string()]
+        }
     }
 }
 
@@ -431,7 +448,10 @@ pub fn run_native(exe: &Path, case: &Case) -> Result<RunResult, String> {
 /// Boots the image with `ferrite run`, the case's arguments, environment and stdin.
 pub fn run_image(image: &Path, case: &Case, boot: Boot) -> Result<RunResult, String> {
     let mut cmd = ferrite();
-    cmd.arg("run").arg(image).args(boot.run_args());
+    cmd.arg("run")
+        .arg(image)
+        .args(boot.run_args())
+        .args(case.cpu_args());
     for (key, value) in case.env {
         cmd.arg("--env").arg(format!("{key}={value}"));
     }
@@ -541,6 +561,7 @@ fn reproduce(image: &Path, case: &Case, boot: Boot) -> String {
     let mut words: Vec<String> = vec!["bin/ferrite".into(), "run".into()];
     words.push(image.display().to_string());
     words.extend(boot.run_args());
+    words.extend(case.cpu_args());
     for (k, v) in case.env {
         words.push("--env".into());
         words.push(format!("{k}={v}"));
@@ -591,6 +612,21 @@ pub fn boot_available(boot: Boot) -> Result<(), String> {
 /// Builds both executables, runs both, and panics with a full report when they disagree with
 /// each other or with the case. `name` is the test's name (for the artifact directory).
 pub fn run_case(name: &str, case: &Case, boot: Boot) {
+    run_case_with(name, case, boot, None)
+}
+
+/// [`run_case`] with the guest's CPU count overridden (`Some(n)`: `ferrite run --cpus n`).
+/// The artifacts go to `runs/<mode>-cpusN/<case>/`.
+pub fn run_case_with(name: &str, case: &Case, boot: Boot, cpus: Option<u32>) {
+    let mut case = *case;
+    if let Some(n) = cpus {
+        case.cpus = n;
+    }
+    let case = &case;
+    let mode = match cpus {
+        Some(n) => format!("{}-cpus{n}", boot.dir()),
+        None => boot.dir().to_string(),
+    };
     if let Err(why) = boot_available(boot) {
         // Straight to stderr, past the test harness's output capture, so the skip is seen.
         let _ = writeln!(std::io::stderr(), "SKIPPED {name} under {boot:?}: {why}");
@@ -603,7 +639,7 @@ pub fn run_case(name: &str, case: &Case, boot: Boot) {
     let guest = run_image(&image, case, boot).unwrap_or_else(|e| panic!("{name}: {e}"));
     let filtered = filter_kernel_lines(&guest.output);
 
-    let dir = out_dir().join("runs").join(boot.dir()).join(name);
+    let dir = out_dir().join("runs").join(&mode).join(name);
     let _ = std::fs::create_dir_all(&dir);
     save(&dir, "native.out", &native.output);
     save(&dir, "guest.raw", &guest.output);
@@ -645,16 +681,20 @@ pub fn run_case(name: &str, case: &Case, boot: Boot) {
         }
     }
     eprintln!(
-        "{name} [{}]: native {:.2} s, guest {:.2} s",
-        boot.dir(),
+        "{name} [{mode}]: native {:.2} s, guest {:.2} s",
         native.elapsed.as_secs_f64(),
         guest.elapsed.as_secs_f64()
     );
     if !problems.is_empty() {
         panic!(
-            "{name} under {boot:?} failed:\n- {}\n\n--- native output (status {}) ---\n{}\n\
+            "{name} under {boot:?}{} failed:\n- {}\n\n--- native output (status {}) ---\n{}\n\
              --- guest console (status {}) ---\n{}\n--- ferrite run stderr ---\n{}\n\
              artifacts: {}\nreproduce: {}",
+            if case.cpus == 0 {
+                String::new()
+            } else {
+                format!(" with {} CPUs", case.cpus)
+            },
             problems.join("\n- "),
             native.status,
             native.output,
@@ -693,6 +733,8 @@ macro_rules! guest_cases {
 
 /// Declares tests that run already declared cases (by name) in another boot mode:
 /// `boot_cases!(kvm, Kvm: args_basic, float_regs, …);` makes `kvm::args_basic` and so on.
+/// With `cpus = N` the guests get N CPUs whatever the case says:
+/// `boot_cases!(tcg4, Tcg, cpus = 4: threads_basic, …);` makes `tcg4::threads_basic`.
 #[macro_export]
 macro_rules! boot_cases {
     ($module:ident, $boot:ident : $( $(#[$attr:meta])* $name:ident ),* $(,)?) => {
@@ -702,6 +744,22 @@ macro_rules! boot_cases {
                 $(#[$attr])*
                 fn $name() {
                     $crate::run_case(stringify!($name), &super::cases::$name, $crate::Boot::$boot);
+                }
+            )*
+        }
+    };
+    ($module:ident, $boot:ident, cpus = $cpus:literal : $( $(#[$attr:meta])* $name:ident ),* $(,)?) => {
+        mod $module {
+            $(
+                #[test]
+                $(#[$attr])*
+                fn $name() {
+                    $crate::run_case_with(
+                        stringify!($name),
+                        &super::cases::$name,
+                        $crate::Boot::$boot,
+                        Some($cpus),
+                    );
                 }
             )*
         }
