@@ -953,6 +953,44 @@ static void atomic_mode(void)
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * token-ring [THREADS] [ROUNDS]: a token passed around THREADS threads through one mutex and a
+ * condition variable (each waits for its turn, then wakes everyone): constant switching between
+ * threads, sleeping and waking on every CPU. */
+
+static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ring_turn = PTHREAD_COND_INITIALIZER;
+static long ring_token;
+static int ring_threads, ring_rounds;
+
+static void *ring_member(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    for (int i = 0; i < ring_rounds; i++) {
+        pthread_mutex_lock(&ring_lock);
+        while (ring_token % ring_threads != id)
+            pthread_cond_wait(&ring_turn, &ring_lock);
+        ring_token++;
+        pthread_cond_broadcast(&ring_turn);
+        pthread_mutex_unlock(&ring_lock);
+    }
+    return NULL;
+}
+
+static void token_ring(int threads, int rounds)
+{
+    ring_threads = threads;
+    ring_rounds = rounds;
+    pthread_t *t = calloc((size_t)threads, sizeof *t);
+    for (int i = 0; i < threads; i++)
+        t[i] = start(ring_member, (void *)(intptr_t)i);
+    for (int i = 0; i < threads; i++)
+        join(t[i]);
+    free(t);
+    CHECK(ring_token == (long)threads * rounds);
+    printf("token passed %ld times around %d threads\n", ring_token, threads);
+}
+
+/* ---------------------------------------------------------------------------------------------
  * main-exit: main calls pthread_exit; the process lives on until its last thread returns.
  * thread-exit: a thread calls exit(3) while main waits in pthread_join. */
 
@@ -1000,6 +1038,8 @@ int main(int argc, char **argv)
         affinity();
     else if (MODE_IS("atomic"))
         atomic_mode();
+    else if (MODE_IS("token-ring"))
+        token_ring(argc > 2 ? atoi(argv[2]) : 4, argc > 3 ? atoi(argv[3]) : 2000);
     else if (MODE_IS("main-exit")) {
         pthread_detach(start(outlives_main, NULL));
         printf("main calls pthread_exit\n");

@@ -140,6 +140,7 @@ guest_cases! {
     threads_sleep_accuracy: case(THREADS).args(&["sleep"]);
     threads_affinity_and_cpu_count: case(THREADS).args(&["affinity"]);
     threads_atomic_counters: case(THREADS).args(&["atomic"]);
+    threads_condvar_token_ring: case(THREADS).args(&["token-ring", "4", "2000"]);
     threads_main_exits_first: case(THREADS).args(&["main-exit"]);
     threads_exit_from_a_thread: case(THREADS).args(&["thread-exit"]).status(3);
     sync_mutex: case(SYNC).args(&["mutex"]);
@@ -195,6 +196,17 @@ boot_cases!(kvm, Kvm:
 );
 
 // The thread cases on 2 and 4 CPUs (the 1-CPU runs are tcg::).
+//
+// Two kernel bugs make any of them hang now and then (until `ferrite run --timeout`), more often
+// on a busy host; threads_condvar_token_ring is the quickest to show them (about 1 boot in 5 to
+// 30 on 2 CPUs):
+// - TCG: the boot CPU's local APIC keeps vector 0xFF (the spurious vector, also used for the
+//   boot-time naps and AP wake-up IPIs) in service, never EOI'd, so every lower vector stays
+//   pending (IRR 0x40 0x41 0x42 0x50); it halts in idle forever and the other CPU spins in
+//   tlb::shootdown waiting for it.
+// - KVM (seen there; the code is the same under TCG): two CPUs in sched::switch_to each wait for
+//   the other's outgoing thread to clear `on_cpu` (each queued its previous thread where the
+//   other picked it up): both spin at smp/src/sched.rs:365 with interrupts off.
 boot_cases!(tcg2, Tcg, cpus = 2:
     threads_create_join_detach,
     threads_1000_in_batches,
@@ -208,6 +220,9 @@ boot_cases!(tcg2, Tcg, cpus = 2:
     threads_sleep_accuracy,
     threads_affinity_and_cpu_count,
     threads_atomic_counters,
+    #[ignore = "kernel bug: hangs now and then (LAPIC vector 0xFF stuck in service on TCG; \
+                switch_to on_cpu deadlock), see above"]
+    threads_condvar_token_ring,
     threads_main_exits_first,
     threads_exit_from_a_thread,
     sync_mutex,
@@ -235,6 +250,9 @@ boot_cases!(tcg4, Tcg, cpus = 4:
     threads_sleep_accuracy,
     threads_affinity_and_cpu_count,
     threads_atomic_counters,
+    #[ignore = "kernel bug: hangs now and then (LAPIC vector 0xFF stuck in service on TCG; \
+                switch_to on_cpu deadlock), see above"]
+    threads_condvar_token_ring,
     threads_main_exits_first,
     threads_exit_from_a_thread,
     sync_mutex,
