@@ -235,6 +235,43 @@ fn deliver_signals_on_return(frame: &mut InterruptFrame) {
     }
 }
 
+/// An NMI (QEMU's monitor command `nmi`, which `ferrite run --timeout` sends before giving up):
+/// print what every CPU and thread is doing, without taking locks that the interrupted code may
+/// hold, and carry on.
+fn hang_report(frame: &InterruptFrame) {
+    use core::fmt::Write;
+    let cpu = ferrite_smp::sched::this_cpu();
+    let mut buf = [0u8; 512];
+    let mut w = ferrite_libos::log::SliceWriter::new(&mut buf);
+    let _ = write!(w, "ferrite: NMI on CPU {cpu} at rip {:#x}", frame.rip);
+    if let Some((name, offset)) = ferrite_libos::symbols::image_symbols().and_then(|s| s.lookup(frame.rip)) {
+        let _ = write!(w, " ({name}+{offset:#x})");
+    }
+    let _ = write!(w, ", ring {}; ", frame.cs & 3);
+    ferrite_smp::sched::describe_cpu(cpu, &mut w);
+    let _ = writeln!(w);
+    ferrite_libos::serial::write(w.as_bytes());
+    if cpu == 0 {
+        let complete = ferrite_smp::thread::try_for_each(|t| {
+            let mut buf = [0u8; 160];
+            let mut w = ferrite_libos::log::SliceWriter::new(&mut buf);
+            let _ = writeln!(
+                w,
+                "ferrite: thread {}: {:?}, last CPU {}, woken {:?}, affinity {:#x}",
+                t.tid,
+                t.state(),
+                t.cpu.load(core::sync::atomic::Ordering::Relaxed),
+                t.wake_reason(),
+                t.affinity.load(core::sync::atomic::Ordering::Relaxed)
+            );
+            ferrite_libos::serial::write(w.as_bytes());
+        });
+        if !complete {
+            ferrite_libos::serial::write(b"ferrite: (thread table busy)\n");
+        }
+    }
+}
+
 /// Every interrupt and exception vector arrives here (see `arch::idt`).
 #[unsafe(no_mangle)]
 extern "C" fn ferrite_interrupt_dispatch(frame: &mut InterruptFrame) {
@@ -268,7 +305,16 @@ extern "C" fn ferrite_interrupt_dispatch(frame: &mut InterruptFrame) {
             }
         }
         // Spurious interrupts: the legacy PIC's IRQ 7/15 and the local APIC's spurious vector.
-        0x27 | 0x2F | 0xFF => {}
+        0x27 | 0x2F => {}
+        // The local APIC's spurious vector — also what CPU start-up uses for its wake-up IPIs and
+        // timer: one of those arriving late is a real interrupt that must be acknowledged, or
+        // its in-service bit would block every lower vector on this CPU for good.
+        0xFF => {
+            if apic::in_service(apic::SPURIOUS_VECTOR) {
+                apic::eoi();
+            }
+        }
+        2 => hang_report(frame),
         0..=31 => fatal_exception(frame),
         vector => kprintln!("unexpected interrupt vector {vector:#x} ignored"),
     }

@@ -128,6 +128,11 @@ fn xsave_mask() -> u64 {
 fn save_fpu(area: u64) -> Result<(), Errno> {
     let size = fpu_frame_bytes();
     let dest = uaccess::slice_mut(area, size)?;
+    // XSAVE writes only the header's XSTATE_BV: the rest of the header must be zero for the
+    // XRSTOR at `rt_sigreturn`, and this is the service's stack, whatever was on it before.
+    if xsave_mask() != 0 {
+        dest[XSAVE_HEADER..XSAVE_HEADER + 64].fill(0);
+    }
     #[cfg(target_os = "none")]
     {
         ferrite_libos::arch::fpu::save(dest.as_mut_ptr());

@@ -104,7 +104,9 @@ fn wake_from(queue: &mut Vec<Waiter>, addr: u64, count: usize, bitset: u32) -> u
     woken
 }
 
+/// As Linux, a count of 0 still wakes one waiter.
 pub fn wake(addr: u64, count: usize, bitset: u32) -> usize {
+    let count = count.max(1);
     let mut queue = QUEUES[shard(addr)].lock();
     wake_from(&mut queue, addr, count, bitset)
 }
@@ -176,6 +178,7 @@ pub fn wake_op<E>(
     count2: usize,
     op: impl FnOnce() -> Result<bool, E>,
 ) -> Result<usize, E> {
+    let (count1, count2) = (count1.max(1), count2.max(1));
     with_two(addr1, addr2, |q1, q2| {
         let compare = op()?;
         let mut woken = wake_from(q1, addr1, count1, !0);

@@ -185,6 +185,7 @@ fn choose_cpu(thread: &Thread) -> usize {
 }
 
 fn enqueue(cpu: usize, thread: Arc<Thread>) {
+    thread.queued_on.store(cpu, Ordering::Relaxed);
     CPUS[cpu].queue.lock().push_back(thread);
     let target = &CPUS[cpu];
     target.need_resched.store(true, Ordering::Release);
@@ -237,30 +238,34 @@ pub fn yield_now() {
 }
 
 /// Take a runnable thread that may run on `cpu` from another CPU's queue.
-fn steal(cpu: usize) -> Option<Arc<Thread>> {
+/// Whether `t` may be taken to run on `cpu` now. A thread still leaving another CPU (`on_cpu`)
+/// is passed over: waiting for it while this CPU's own previous thread waits the same way could
+/// deadlock two CPUs that swap threads. `finish_switch` wakes its queue's CPU once it is free.
+fn can_take(t: &Thread, cpu: usize, prev: *const Thread) -> bool {
+    t.affinity.load(Ordering::Relaxed) & (1 << cpu) != 0
+        && (!t.on_cpu.load(Ordering::Acquire) || core::ptr::eq(t, prev))
+}
+
+/// Take a runnable thread that may run on `cpu` from another CPU's queue.
+fn steal(cpu: usize, prev: *const Thread) -> Option<Arc<Thread>> {
     let n = cpu_count();
     for offset in 1..n {
         let victim = (cpu + offset) % n;
         let mut queue = CPUS[victim].queue.lock();
-        if let Some(pos) = queue
-            .iter()
-            .rposition(|t| t.affinity.load(Ordering::Relaxed) & (1 << cpu) != 0)
-        {
+        if let Some(pos) = queue.iter().rposition(|t| can_take(t, cpu, prev)) {
             return queue.remove(pos);
         }
     }
     None
 }
 
-fn pick_next(cpu: usize) -> Option<Arc<Thread>> {
+fn pick_next(cpu: usize, prev: *const Thread) -> Option<Arc<Thread>> {
     let mine = {
         let mut queue = CPUS[cpu].queue.lock();
-        let pos = queue
-            .iter()
-            .position(|t| t.affinity.load(Ordering::Relaxed) & (1 << cpu) != 0);
+        let pos = queue.iter().position(|t| can_take(t, cpu, prev));
         pos.and_then(|p| queue.remove(p))
     };
-    mine.or_else(|| steal(cpu))
+    mine.or_else(|| steal(cpu, prev))
 }
 
 /// Give the CPU to another thread if one should run: the current thread keeps running if it is
@@ -274,7 +279,7 @@ pub fn schedule() {
     let prev = unsafe { &*prev_ptr };
     let prev_runnable = prev.state() == State::Running && !prev.is_idle;
     let allowed_here = prev.affinity.load(Ordering::Relaxed) & (1 << cpu_index) != 0;
-    let next = match pick_next(cpu_index) {
+    let next = match pick_next(cpu_index, prev_ptr) {
         Some(next) => next,
         None if prev_runnable && allowed_here => {
             start_slice(cpu, false);
@@ -312,6 +317,7 @@ pub fn schedule() {
             _ if allowed_here => cpu_index,
             other => other,
         };
+        again.queued_on.store(target, Ordering::Relaxed);
         CPUS[target].queue.lock().push_back(again);
         if target != cpu_index {
             (platform().kick)(target);
@@ -404,6 +410,14 @@ pub fn finish_switch() {
     // was handed to `switching_from`; this consumes it.
     let from = unsafe { Arc::from_raw(from) };
     from.on_cpu.store(false, Ordering::Release);
+    // Queued elsewhere while it was still leaving this CPU: that CPU may have passed it over
+    // (`can_take`) and gone idle.
+    if from.state() == State::Runnable {
+        let queued_on = from.queued_on.load(Ordering::Relaxed);
+        if queued_on != this_cpu() && CPUS[queued_on].idle_now.load(Ordering::Acquire) {
+            (platform().kick)(queued_on);
+        }
+    }
     drop(from);
 }
 
@@ -456,6 +470,26 @@ pub fn need_resched() -> bool {
     CPUS[this_cpu()].need_resched.load(Ordering::Acquire)
 }
 
+/// One line about `cpu` for a hang report: its current thread, whether it is idle, its queue.
+pub fn describe_cpu(cpu: usize, out: &mut impl core::fmt::Write) {
+    let c = &CPUS[cpu];
+    let current = c.current.load(Ordering::Acquire);
+    // SAFETY: `current` holds a reference while set; only the id and flags are read.
+    let tid = if current.is_null() { 0 } else { unsafe { (*current).tid } };
+    let queued: alloc::vec::Vec<u32> = match c.queue.try_lock() {
+        Some(q) => q.iter().map(|t| t.tid).collect(),
+        None => alloc::vec![u32::MAX],
+    };
+    let _ = write!(
+        out,
+        "cpu {cpu}: running tid {tid}, idle {}, need_resched {}, slice_end {}, queue {:?}",
+        c.idle_now.load(Ordering::Relaxed),
+        c.need_resched.load(Ordering::Relaxed),
+        c.slice_end_tsc.load(Ordering::Relaxed),
+        queued
+    );
+}
+
 /// The idle loop of a CPU: run whatever is queued, otherwise halt until an interrupt.
 pub extern "C" fn idle_loop(_cpu: u64) -> ! {
     let p = platform();
@@ -481,7 +515,7 @@ fn pick_work_elsewhere(cpu: usize) -> bool {
                 .queue
                 .lock()
                 .iter()
-                .any(|t| t.affinity.load(Ordering::Relaxed) & (1 << cpu) != 0)
+                .any(|t| can_take(t, cpu, core::ptr::null()))
     })
 }
 

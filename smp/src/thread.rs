@@ -146,6 +146,8 @@ pub struct Thread {
     pub affinity: AtomicU64,
     /// The CPU it last ran on.
     pub cpu: AtomicUsize,
+    /// The CPU whose run queue it was last put on.
+    pub(crate) queued_on: AtomicUsize,
     /// CPU time consumed before the current run, and the TSC when the current run started.
     pub(crate) cpu_ns: AtomicU64,
     pub(crate) run_start_tsc: AtomicU64,
@@ -171,6 +173,7 @@ impl Thread {
             fpu,
             affinity: AtomicU64::new(!0),
             cpu: AtomicUsize::new(0),
+            queued_on: AtomicUsize::new(0),
             cpu_ns: AtomicU64::new(0),
             run_start_tsc: AtomicU64::new(0),
             wake_reason: AtomicU8::new(WakeReason::None as u8),
@@ -283,6 +286,18 @@ pub fn find_first(pick: impl Fn(&Thread) -> bool) -> Option<Arc<Thread>> {
 
 pub fn find(tid: u32) -> Option<Arc<Thread>> {
     THREADS.lock().get(&tid).cloned()
+}
+
+/// Call `f` for every live thread if the table is free right now (for diagnostics that may run
+/// while it is held: returns false then).
+pub fn try_for_each(mut f: impl FnMut(&Thread)) -> bool {
+    match THREADS.try_lock() {
+        Some(table) => {
+            table.values().for_each(|t| f(t));
+            true
+        }
+        None => false,
+    }
 }
 
 pub fn live_threads() -> usize {

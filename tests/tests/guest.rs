@@ -131,11 +131,8 @@ guest_cases! {
     threads_specific_data_destructors: case(THREADS).args(&["tsd"]);
     threads_preemption_of_spinners: case(THREADS).args(&["spin"]);
     threads_pthread_kill: case(THREADS).args(&["kill"]);
-    #[ignore = "kernel bug: a handler's XSAVE frame keeps stack garbage in the XSAVE header \
-                (sigframe::save_fpu does not zero it), so rt_sigreturn refuses it: SIGSEGV"]
     threads_pthread_kill_self: case(THREADS).args(&["kill-self"]);
     threads_cpu_clock: case(THREADS).args(&["cputime"]);
-    #[ignore = "kernel bug: clock_gettime on a pthread_getcpuclockid clock is EINVAL"]
     threads_cpu_clock_of_other_thread: case(THREADS).args(&["cputime-other"]);
     threads_sleep_accuracy: case(THREADS).args(&["sleep"]);
     threads_affinity_and_cpu_count: case(THREADS).args(&["affinity"]);
@@ -150,7 +147,6 @@ guest_cases! {
     sync_semaphore: case(SYNC).args(&["sem"]);
     futex_errors_and_timeouts: case(FUTEX).args(&["errors"]);
     futex_wake_requeue_wake_op: case(FUTEX).args(&["wake"]);
-    #[ignore = "kernel bug: FUTEX_WAKE/FUTEX_WAKE_BITSET with nr_wake 0 wake nobody (Linux: one)"]
     futex_wake_zero_wakes_one: case(FUTEX).args(&["wake-zero"]);
     futex_bitset: case(FUTEX).args(&["bitset"]);
     futex_signal_interrupts_wait: case(FUTEX).args(&["signal"]);
@@ -195,18 +191,9 @@ boot_cases!(kvm, Kvm:
     cxx_static_and_thread_local_lifetimes,
 );
 
-// The thread cases on 2 and 4 CPUs (the 1-CPU runs are tcg::).
-//
-// Two kernel bugs make any of them hang now and then (until `ferrite run --timeout`), more often
-// on a busy host; threads_condvar_token_ring is the quickest to show them (about 1 boot in 5 to
-// 30 on 2 CPUs):
-// - TCG: the boot CPU's local APIC keeps vector 0xFF (the spurious vector, also used for the
-//   boot-time naps and AP wake-up IPIs) in service, never EOI'd, so every lower vector stays
-//   pending (IRR 0x40 0x41 0x42 0x50); it halts in idle forever and the other CPU spins in
-//   tlb::shootdown waiting for it.
-// - KVM (seen there; the code is the same under TCG): two CPUs in sched::switch_to each wait for
-//   the other's outgoing thread to clear `on_cpu` (each queued its previous thread where the
-//   other picked it up): both spin at smp/src/sched.rs:365 with interrupts off.
+// The thread cases on 2 and 4 CPUs (the 1-CPU runs are tcg::). threads_condvar_token_ring was
+// the quickest to show two hangs fixed since (a late start-up IPI on vector 0xFF left in service;
+// two CPUs each waiting in switch_to for the other's outgoing thread).
 boot_cases!(tcg2, Tcg, cpus = 2:
     threads_create_join_detach,
     threads_1000_in_batches,
@@ -214,14 +201,11 @@ boot_cases!(tcg2, Tcg, cpus = 2:
     threads_specific_data_destructors,
     threads_preemption_of_spinners,
     threads_pthread_kill,
-    #[ignore = "kernel bug: XSAVE header garbage in signal frames, see tcg::"]
     threads_pthread_kill_self,
     threads_cpu_clock,
     threads_sleep_accuracy,
     threads_affinity_and_cpu_count,
     threads_atomic_counters,
-    #[ignore = "kernel bug: hangs now and then (LAPIC vector 0xFF stuck in service on TCG; \
-                switch_to on_cpu deadlock), see above"]
     threads_condvar_token_ring,
     threads_main_exits_first,
     threads_exit_from_a_thread,
@@ -250,8 +234,6 @@ boot_cases!(tcg4, Tcg, cpus = 4:
     threads_sleep_accuracy,
     threads_affinity_and_cpu_count,
     threads_atomic_counters,
-    #[ignore = "kernel bug: hangs now and then (LAPIC vector 0xFF stuck in service on TCG; \
-                switch_to on_cpu deadlock), see above"]
     threads_condvar_token_ring,
     threads_main_exits_first,
     threads_exit_from_a_thread,

@@ -72,7 +72,8 @@ mod hw {
     const TPR: u32 = 0x80;
     const EOI: u32 = 0xB0;
     const SVR: u32 = 0xF0;
-    const IRR: u32 = 0x200;
+    const ISR: u32 = 0x100;
+const IRR: u32 = 0x200;
     const ESR: u32 = 0x280;
     const ICR_LOW: u32 = 0x300;
     const ICR_HIGH: u32 = 0x310;
@@ -198,6 +199,13 @@ mod hw {
     /// Whether `vector` is waiting in this CPU's interrupt request register.
     pub fn is_pending(vector: u8) -> bool {
         let reg = IRR + (vector as u32 / 32) * 0x10;
+        read(reg) & (1 << (vector % 32)) != 0
+    }
+
+    /// Whether `vector` is being serviced on this CPU (its in-service register bit). A spurious
+    /// interrupt is not; a real one on the same vector is and needs its EOI.
+    pub fn in_service(vector: u8) -> bool {
+        let reg = ISR + (vector as u32 / 32) * 0x10;
         read(reg) & (1 << (vector % 32)) != 0
     }
 
