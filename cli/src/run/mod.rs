@@ -190,6 +190,7 @@ fn boot_and_wait(args: &[OsString], status_file: &Path, opts: &RunOptions) -> Re
             Ok(r) => Some(r),
             Err(_) => {
                 timed_out = true;
+                report_hang(&qemu::monitor_socket(status_file));
                 // SIGTERM first: QEMU then restores the terminal it put in raw mode.
                 // SAFETY: kill(2) on our own child's pid, which is not reaped yet.
                 unsafe { libc::kill(pid, libc::SIGTERM) };
@@ -236,6 +237,15 @@ fn boot_and_wait(args: &[OsString], status_file: &Path, opts: &RunOptions) -> Re
         None => eprintln!("ferrite: lost track of {}", qemu::QEMU),
     }
     Ok(NO_STATUS)
+}
+
+/// Ask the guest what it is doing: an NMI makes the kernel print every CPU's and thread's state.
+fn report_hang(monitor: &Path) {
+    use std::os::unix::net::UnixStream;
+    if let Ok(mut s) = UnixStream::connect(monitor) {
+        let _ = s.write_all(b"nmi\n");
+        std::thread::sleep(Duration::from_secs(1));
+    }
 }
 
 /// Host stdin into QEMU's stdin, then EOT: in pipe mode the kernel reads EOT as end of file.

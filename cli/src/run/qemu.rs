@@ -38,6 +38,11 @@ pub struct Plan<'a> {
 }
 
 /// QEMU option values are comma-separated lists: a literal comma is written twice.
+/// The monitor socket, next to the status file (in the run's temporary directory).
+pub fn monitor_socket(status_file: &Path) -> PathBuf {
+    status_file.with_file_name("monitor")
+}
+
 fn opt_escape(p: &Path) -> String {
     p.display().to_string().replace(',', ",,")
 }
@@ -93,6 +98,13 @@ pub fn args(p: &Plan<'_>) -> Vec<OsString> {
     ));
     push("-device".into());
     push("isa-debugcon,iobase=0x402,chardev=ferrite-status".into());
+    // The monitor, for `nmi` when --timeout expires: the kernel then prints what every CPU and
+    // thread was doing before QEMU is stopped.
+    push("-monitor".into());
+    push(format!(
+        "unix:{},server=on,wait=off",
+        opt_escape(&monitor_socket(&p.status_file))
+    ));
     if let Some(port) = p.gdb {
         push("-gdb".into());
         push(format!("tcp:127.0.0.1:{port}"));
@@ -153,6 +165,8 @@ mod tests {
                 "file,id=ferrite-status,path=/tmp/x,,y/status",
                 "-device",
                 "isa-debugcon,iobase=0x402,chardev=ferrite-status",
+                "-monitor",
+                "unix:/tmp/x,,y/monitor,server=on,wait=off",
                 "-gdb",
                 "tcp:127.0.0.1:1234",
                 "-S",
