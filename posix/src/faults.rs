@@ -244,7 +244,9 @@ fn hang_report(frame: &InterruptFrame) {
     let mut buf = [0u8; 512];
     let mut w = ferrite_libos::log::SliceWriter::new(&mut buf);
     let _ = write!(w, "ferrite: NMI on CPU {cpu} at rip {:#x}", frame.rip);
-    if let Some((name, offset)) = ferrite_libos::symbols::image_symbols().and_then(|s| s.lookup(frame.rip)) {
+    if let Some((name, offset)) =
+        ferrite_libos::symbols::image_symbols().and_then(|s| s.lookup(frame.rip))
+    {
         let _ = write!(w, " ({name}+{offset:#x})");
     }
     let _ = write!(w, ", ring {}; ", frame.cs & 3);

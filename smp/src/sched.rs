@@ -475,7 +475,11 @@ pub fn describe_cpu(cpu: usize, out: &mut impl core::fmt::Write) {
     let c = &CPUS[cpu];
     let current = c.current.load(Ordering::Acquire);
     // SAFETY: `current` holds a reference while set; only the id and flags are read.
-    let tid = if current.is_null() { 0 } else { unsafe { (*current).tid } };
+    let tid = if current.is_null() {
+        0
+    } else {
+        unsafe { (*current).tid }
+    };
     let queued: alloc::vec::Vec<u32> = match c.queue.try_lock() {
         Some(q) => q.iter().map(|t| t.tid).collect(),
         None => alloc::vec![u32::MAX],

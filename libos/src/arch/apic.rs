@@ -73,7 +73,7 @@ mod hw {
     const EOI: u32 = 0xB0;
     const SVR: u32 = 0xF0;
     const ISR: u32 = 0x100;
-const IRR: u32 = 0x200;
+    const IRR: u32 = 0x200;
     const ESR: u32 = 0x280;
     const ICR_LOW: u32 = 0x300;
     const ICR_HIGH: u32 = 0x310;
