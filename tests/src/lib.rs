@@ -97,6 +97,8 @@ pub struct Case {
     pub guest_contains: &'static [&'static str],
     /// CPUs for the guest (`ferrite run --cpus N`); 0 leaves the image's default (1).
     pub cpus: u32,
+    /// Memory for the guest (`ferrite run --mem SIZE`, e.g. "2G"); "" leaves the default (128M).
+    pub mem: &'static str,
 }
 
 pub const fn case(program: Program) -> Case {
@@ -108,6 +110,7 @@ pub const fn case(program: Program) -> Case {
         status: 0,
         guest_contains: &[],
         cpus: 0,
+        mem: "",
     }
 }
 
@@ -138,13 +141,22 @@ impl Case {
         self
     }
 
-    /// The `ferrite run` options for this case's CPU count.
+    /// Boots the guest with `size` of memory (`ferrite run --mem SIZE`, e.g. "2G", "64M").
+    pub const fn mem(mut self, size: &'static str) -> Case {
+        self.mem = size;
+        self
+    }
+
+    /// The `ferrite run` options for this case's CPU count and memory size.
     fn cpu_args(&self) -> Vec<String> {
-        if self.cpus == 0 {
-            Vec::new()
-        } else {
-            vec!["--cpus".to_string(), self.cpus.to_string()]
+        let mut v = Vec::new();
+        if self.cpus != 0 {
+            v.extend(["--cpus".to_string(), self.cpus.to_string()]);
         }
+        if !self.mem.is_empty() {
+            v.extend(["--mem".to_string(), self.mem.to_string()]);
+        }
+        v
     }
 }
 

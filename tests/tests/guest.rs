@@ -25,6 +25,7 @@ const THREADS: Program = Program::c("threads", "threads.c");
 const SYNC: Program = Program::c("sync", "sync.c");
 const FUTEX: Program = Program::c("futex", "futex.c");
 const CXX_THREADS: Program = Program::cxx("cxx_threads", "cxx_threads.cpp");
+const MEMORY: Program = Program::c("memory", "memory.c");
 
 const FORTIFY: &[&str] = &["-D_FORTIFY_SOURCE=2", "-O2"];
 
@@ -102,6 +103,24 @@ guest_cases! {
     mman_mprotect_fault_handled: case(MMAN).args(&["protect"]);
     mman_unmapped_fault_handled: case(MMAN).args(&["unmapped"]);
     mman_madvise_dontneed: case(MMAN).args(&["madvise"]);
+
+    // Memory (issue 4): areas, partial unmapping, protection, remapping, advice, the break.
+    memory_mmap_munmap_4k_to_1g: case(MEMORY)
+        .args(&["roundtrip", "4K", "64K", "2M", "2052K", "16M", "256M", "1G"]).mem("2G");
+    memory_partial_munmap: case(MEMORY).args(&["partial"]);
+    memory_mprotect_then_write_faults: case(MEMORY).args(&["protect-write"]).status(SIGSEGV)
+        .guest_contains(&["write to protected address"]);
+    #[ignore = "kernel bug: a fault on musl's thread-stack guard page (a PROT_NONE area right \
+                below the stack) is reported as `write to unmapped address`, never as a stack \
+                overflow: posix/src/faults.rs never calls memory::area_at"]
+    memory_thread_stack_overflow_reported: case(MEMORY).args(&["thread-overflow"])
+        .status(SIGSEGV).guest_contains(&["stack overflow"]);
+    memory_mremap_growth_keeps_contents: case(MEMORY).args(&["mremap"]);
+    memory_map_fixed_replaces_with_zeros: case(MEMORY).args(&["fixed"]);
+    memory_madvise_dontneed_zeroes: case(MEMORY).args(&["dontneed"]);
+    memory_enomem_then_normal_operation: case(MEMORY).args(&["enomem"]);
+    memory_brk_grow_and_shrink: case(MEMORY).args(&["brk"]);
+    memory_noreserve_16g_reservation: case(MEMORY).args(&["noreserve", "16G"]);
 
     sys_getrandom: case(SYS).args(&["getrandom"]);
     sys_uname: case(SYS).args(&["uname"]);
