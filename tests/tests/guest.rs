@@ -26,6 +26,8 @@ const SYNC: Program = Program::c("sync", "sync.c");
 const FUTEX: Program = Program::c("futex", "futex.c");
 const CXX_THREADS: Program = Program::cxx("cxx_threads", "cxx_threads.cpp");
 const MEMORY: Program = Program::c("memory", "memory.c");
+const MEMORY_STORM: Program = Program::c("memory_storm", "memory_storm.c");
+const CXX_NEW_DELETE: Program = Program::cxx("cxx_new_delete", "cxx_new_delete.cpp");
 
 const FORTIFY: &[&str] = &["-D_FORTIFY_SOURCE=2", "-O2"];
 
@@ -121,6 +123,11 @@ guest_cases! {
     memory_enomem_then_normal_operation: case(MEMORY).args(&["enomem"]);
     memory_brk_grow_and_shrink: case(MEMORY).args(&["brk"]);
     memory_noreserve_16g_reservation: case(MEMORY).args(&["noreserve", "16G"]);
+    // Allocation storms from every CPU (again on 2 and 4 CPUs: tcg2::, tcg4::), and memory given
+    // back and reused over 100 cycles of allocating until malloc fails (natively: until 64 MiB).
+    malloc_storm_8_threads: case(MEMORY_STORM).args(&["storm", "8", "8000"]);
+    cxx_new_delete_storm_8_threads: case(CXX_NEW_DELETE).args(&["storm", "8", "10000"]);
+    malloc_reuse_100_cycles_in_64m: case(MEMORY_STORM).args(&["cycles", "100", "64"]).mem("64M");
 
     sys_getrandom: case(SYS).args(&["getrandom"]);
     sys_uname: case(SYS).args(&["uname"]);
@@ -241,6 +248,8 @@ boot_cases!(tcg2, Tcg, cpus = 2:
     cxx_condition_variable_and_mutexes,
     cxx_atomic_counters,
     cxx_thread_local_destructors,
+    malloc_storm_8_threads,
+    cxx_new_delete_storm_8_threads,
 );
 boot_cases!(tcg4, Tcg, cpus = 4:
     threads_create_join_detach,
@@ -269,6 +278,8 @@ boot_cases!(tcg4, Tcg, cpus = 4:
     cxx_condition_variable_and_mutexes,
     cxx_atomic_counters,
     cxx_thread_local_destructors,
+    malloc_storm_8_threads,
+    cxx_new_delete_storm_8_threads,
 );
 
 // Threads under KVM: the light variants, on 2 CPUs (and preemption on 1).
