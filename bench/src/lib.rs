@@ -30,6 +30,9 @@ pub const WORKLOADS: &[&str] = &[
     "ctxswitch",
     "mutex",
     "malloc",
+    "malloc_mt",
+    "mmap",
+    "pagefault",
     "parallel",
 ];
 
@@ -41,7 +44,12 @@ pub const MICRO: &[(&str, u32)] = &[
     ("ctxswitch", 2),
     ("mutex", 2),
     ("malloc", 1),
+    ("mmap", 1),
+    ("pagefault", 1),
 ];
+
+/// vCPUs of the guest in `malloc_mt` (1 and 2 threads both run on it).
+pub const MALLOC_MT_CPUS: u32 = 2;
 
 /// Memory of every guest, as `ferrite run`'s default.
 pub const GUEST_MEM_MIB: u32 = 128;
@@ -116,7 +124,8 @@ ferrite-bench: Ferrite beside native, a Linux guest and an empty-kernel floor, i
 
 Usage: cargo run -p ferrite-bench --release -- [OPTIONS] [WORKLOAD…]      (or: make bench)
 
-Workloads (default: all): boot size syscall thread futex ctxswitch mutex malloc parallel
+Workloads (default: all): boot size syscall thread futex ctxswitch mutex malloc malloc_mt mmap
+                          pagefault parallel
 
 Options:
   --smoke            tiny durations (2 rounds of 5 ms, 2 boots); results to target/bench/smoke.json,
@@ -429,6 +438,7 @@ pub fn run(o: &Options) -> Res<Results> {
             "boot" => boot(&mut cx)?,
             "size" => size(&mut cx)?,
             "parallel" => parallel(&mut cx)?,
+            "malloc_mt" => malloc_mt(&mut cx)?,
             name => {
                 let cpus = MICRO
                     .iter()
@@ -843,6 +853,17 @@ fn parallel(cx: &mut Ctx) -> Res<()> {
         let mut guest = round_args(cx.o);
         guest.push("0".into());
         run_everywhere(cx, "parallel", cpus, &native, &guest, cpus)?;
+    }
+    Ok(())
+}
+
+/// malloc/free throughput with 1 and 2 threads, the guest on 2 vCPUs both times; natively, that
+/// many threads.
+fn malloc_mt(cx: &mut Ctx) -> Res<()> {
+    for threads in [1u32, 2] {
+        let mut args = round_args(cx.o);
+        args.push(threads.to_string());
+        run_everywhere(cx, "malloc_mt", MALLOC_MT_CPUS, &args, &args, threads)?;
     }
     Ok(())
 }

@@ -149,6 +149,16 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "malloc",
         "`malloc` (16 B–4 KiB, 1/64 of 64 KiB) + `free` in a 1024-slot ring, per pair",
     ),
+    (
+        "mmap",
+        "`mmap` of 4 KiB (anonymous, private), one write to it, `munmap`, per cycle",
+    ),
+    (
+        "pagefault",
+        "first write to a page of a `MAP_NORESERVE` area (demand paging: a page fault and a \
+         zeroed frame), per page, with its share of the `MADV_DONTNEED` (one call per 1024 pages) \
+         that gives the pages back for the next pass; `MADV_NOHUGEPAGE`, so Linux faults 4 KiB at a time",
+    ),
 ];
 
 const HEADLINE_NAMES: &[(&str, &str)] = &[
@@ -158,6 +168,8 @@ const HEADLINE_NAMES: &[(&str, &str)] = &[
     ("ctxswitch", "context switch, one CPU"),
     ("mutex", "contended mutex, per lock/unlock"),
     ("malloc", "malloc + free"),
+    ("mmap", "4 KiB mmap + touch + munmap"),
+    ("pagefault", "page fault (first touch, `MAP_NORESERVE`)"),
 ];
 
 /// The whole page.
@@ -247,6 +259,7 @@ pub fn render(r: &Results) -> (String, Vec<(String, String)>) {
     boot_section(&mut md, &mut svgs, r);
     size_section(&mut md, r);
     micro_section(&mut md, &mut svgs, r);
+    malloc_mt_section(&mut md, r);
     parallel_section(&mut md, r);
     md.push_str(METHOD);
     (md, svgs)
@@ -360,6 +373,37 @@ fn headline(md: &mut String, r: &Results) {
             );
         }
     }
+    let native_mt = malloc_scaling(r, "native", "");
+    for accel in ["tcg", "kvm"] {
+        if let Some((s, _, _)) = malloc_scaling(r, "ferrite", accel) {
+            let mut base = Vec::new();
+            if let Some(l) = malloc_scaling(r, "linux", accel) {
+                base.push(format!("Linux guest ×{:.2}", l.0));
+            }
+            if let Some(n) = native_mt {
+                base.push(format!("native ×{:.2}", n.0));
+            }
+            let _ = writeln!(
+                md,
+                "| malloc/free throughput 1 → 2 threads, 2 vCPUs, {} | ×{s:.2} | {} | |",
+                accel.to_uppercase(),
+                base.join(", ")
+            );
+        }
+    }
+    for (name, subject) in [("hello-c", "hello-c"), ("hello-cpp", "hello-cpp")] {
+        if let Some(m) = r
+            .measurements
+            .iter()
+            .find(|m| m.workload == "size" && m.metric == "min_mem" && m.subject == subject)
+        {
+            let _ = writeln!(
+                md,
+                "| smallest `--mem` that boots {name} | {} | | |",
+                cell(Some(m))
+            );
+        }
+    }
     let native = speedup(r, "native", "");
     for accel in ["kvm", "tcg"] {
         if let Some((s, _, two)) = speedup(r, "ferrite", accel) {
@@ -397,6 +441,13 @@ fn sub(a: Option<f64>, b: Option<f64>) -> Option<f64> {
 
 fn fmt_opt_ms(v: Option<f64>) -> String {
     v.map(|v| fmt_ns(v * 1e6)).unwrap_or("—".into())
+}
+
+/// (throughput with 2 threads ÷ with 1, time per pair with 1, with 2) of `malloc_mt`.
+fn malloc_scaling(r: &Results, system: &str, accel: &str) -> Option<(f64, f64, f64)> {
+    let one = median(r.find("malloc_mt", "malloc_free_1_threads", system, accel, 0))?;
+    let two = median(r.find("malloc_mt", "malloc_free_2_threads", system, accel, 0))?;
+    Some((one / two, one, two))
 }
 
 /// (speedup, time with 1, time with 2) of the parallel job.
@@ -650,6 +701,49 @@ fn micro_section(md: &mut String, svgs: &mut Vec<(String, String)>, r: &Results)
     let _ = writeln!(md, "![micro-benchmarks](bench/micro.svg)\n");
 }
 
+fn malloc_mt_section(md: &mut String, r: &Results) {
+    if !r.measurements.iter().any(|m| m.workload == "malloc_mt") {
+        return;
+    }
+    let _ = writeln!(md, "## malloc/free from two threads\n");
+    let _ = writeln!(
+        md,
+        "`bench/programs/malloc_mt.c`: every thread runs the `malloc` workload's loop on its own \
+         1024-slot ring, all threads at once; the figure is wall time per `malloc` + `free` pair \
+         over all threads together (lower is more throughput). The guest has 2 vCPUs for both \
+         thread counts; natively the threads run unpinned on the host's 2 CPUs. `2 ÷ 1 thread` is \
+         the throughput with 2 threads over that with 1 (×2 would be perfect scaling); `vs native` \
+         is native time ÷ the system's time with the same thread count. musl's malloc (mallocng) \
+         serialises every call behind one lock, natively too, so two threads contend on it rather \
+         than scale.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| system | 1 thread | 2 threads | 2 ÷ 1 thread | 1 thread vs native | 2 threads vs native |\n|---|---|---|---|---|---|"
+    );
+    let n1 = median(r.find("malloc_mt", "malloc_free_1_threads", "native", "", 0));
+    let n2 = median(r.find("malloc_mt", "malloc_free_2_threads", "native", "", 0));
+    for (s, a, label) in SYSTEMS {
+        let m1 = r.find("malloc_mt", "malloc_free_1_threads", s, a, 0);
+        let m2 = r.find("malloc_mt", "malloc_free_2_threads", s, a, 0);
+        if m1.is_none() && m2.is_none() {
+            continue;
+        }
+        let sc = malloc_scaling(r, s, a)
+            .map(|x| format!("×{:.2}", x.0))
+            .unwrap_or("—".into());
+        let _ = writeln!(
+            md,
+            "| {label} | {} | {} | {sc} | {} | {} |",
+            cell(m1),
+            cell(m2),
+            ratio(n1, median(m1)),
+            ratio(n2, median(m2))
+        );
+    }
+    md.push('\n');
+}
+
 fn parallel_section(md: &mut String, r: &Results) {
     if !r.measurements.iter().any(|m| m.workload == "parallel") {
         return;
@@ -721,9 +815,9 @@ quarter of a round, then scaling to a round of `--round-ms`), then runs `--round
 prints `BENCH workload=… metric=… unit=ns round=I iters=N value=V` per round; the clock is read only
 around whole rounds, because `clock_gettime` is a system call on Ferrite. The figure is the
 median over the rounds and the spread ±half their interquartile range. Threads a workload needs
-(the futex partner, the mutex and parallel workers) are created before measuring. Boot figures
-are medians over `--boot-runs` boots; the floor, Ferrite and Linux boots alternate run by run
-so that background load hits all of them alike. Every run has a time limit (120 s; a smoke run
+(the futex partner, the mutex, `malloc_mt` and parallel workers) are created before measuring.
+Boot figures are medians over `--boot-runs` boots; the floor, Ferrite and Linux boots alternate
+run by run so that background load hits all of them alike. Every run has a time limit (120 s; a smoke run
 60 s), and a run that fails or times out is recorded with its reason instead of a figure.
 
 **Rerunning one figure.**
