@@ -38,6 +38,13 @@ fn describe_page_fault(frame: &InterruptFrame) {
     kprint!("ferrite: {access} {what} address {address:#x}");
     if address < 4096 {
         kprint!(" (NULL pointer dereference)");
+    } else if frame.cs & 3 == 3 {
+        // The service holds no kernel lock when it faults in ring 3, so asking the area list is
+        // safe here.
+        use crate::syscalls::memory::{AreaAt, area_at};
+        if let AreaAt::Guard = area_at(address) {
+            kprint!(" (stack overflow: the guard page below a stack)");
+        }
     }
     kprint!("\n");
 }

@@ -112,9 +112,6 @@ guest_cases! {
     memory_partial_munmap: case(MEMORY).args(&["partial"]);
     memory_mprotect_then_write_faults: case(MEMORY).args(&["protect-write"]).status(SIGSEGV)
         .guest_contains(&["write to protected address"]);
-    #[ignore = "kernel bug: a fault on musl's thread-stack guard page (a PROT_NONE area right \
-                below the stack) is reported as `write to unmapped address`, never as a stack \
-                overflow: posix/src/faults.rs never calls memory::area_at"]
     memory_thread_stack_overflow_reported: case(MEMORY).args(&["thread-overflow"])
         .status(SIGSEGV).guest_contains(&["stack overflow"]);
     memory_mremap_growth_keeps_contents: case(MEMORY).args(&["mremap"]);
