@@ -715,7 +715,8 @@ fn malloc_mt_section(md: &mut String, r: &Results) {
          the throughput with 2 threads over that with 1 (×2 would be perfect scaling); `vs native` \
          is native time ÷ the system's time with the same thread count. musl's malloc (mallocng) \
          serialises every call behind one lock, natively too, so two threads contend on it rather \
-         than scale.\n"
+         than scale. Under TCG the Ferrite figures vary by up to ×2 between runs (a second run of \
+         the same build gave 6.79 µs and 3.01 µs): compare within one run.\n"
     );
     let _ = writeln!(
         md,
