@@ -122,8 +122,8 @@ guest_cases! {
     memory_noreserve_16g_reservation: case(MEMORY).args(&["noreserve", "16G"]);
     // Allocation storms from every CPU (again on 2 and 4 CPUs: tcg2::, tcg4::), and memory given
     // back and reused over 100 cycles of allocating until malloc fails (natively: until 64 MiB).
-    malloc_storm_8_threads: case(MEMORY_STORM).args(&["storm", "8", "8000"]);
-    cxx_new_delete_storm_8_threads: case(CXX_NEW_DELETE).args(&["storm", "8", "10000"]);
+    malloc_storm_8_threads: case(MEMORY_STORM).args(&["storm", "8", "4000"]);
+    cxx_new_delete_storm_8_threads: case(CXX_NEW_DELETE).args(&["storm", "8", "5000"]);
     malloc_reuse_100_cycles_in_64m: case(MEMORY_STORM).args(&["cycles", "100", "64"]).mem("64M");
 
     sys_getrandom: case(SYS).args(&["getrandom"]);
