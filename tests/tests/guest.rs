@@ -120,6 +120,7 @@ guest_cases! {
     memory_enomem_then_normal_operation: case(MEMORY).args(&["enomem"]);
     memory_brk_grow_and_shrink: case(MEMORY).args(&["brk"]);
     memory_noreserve_16g_reservation: case(MEMORY).args(&["noreserve", "16G"]);
+    memory_lazy_pages_first_touched_by_all_threads: case(MEMORY).args(&["lazy-threads"]);
     // Allocation storms from every CPU (again on 2 and 4 CPUs: tcg2::, tcg4::), and memory given
     // back and reused over 100 cycles of allocating until malloc fails (natively: until 64 MiB).
     malloc_storm_8_threads: case(MEMORY_STORM).args(&["storm", "8", "4000"]);
@@ -247,6 +248,7 @@ boot_cases!(tcg2, Tcg, cpus = 2:
     cxx_thread_local_destructors,
     malloc_storm_8_threads,
     cxx_new_delete_storm_8_threads,
+    memory_lazy_pages_first_touched_by_all_threads,
 );
 boot_cases!(tcg4, Tcg, cpus = 4:
     threads_create_join_detach,
@@ -277,6 +279,7 @@ boot_cases!(tcg4, Tcg, cpus = 4:
     cxx_thread_local_destructors,
     malloc_storm_8_threads,
     cxx_new_delete_storm_8_threads,
+    memory_lazy_pages_first_touched_by_all_threads,
 );
 
 // Threads under KVM: the light variants, on 2 CPUs (and preemption on 1).
