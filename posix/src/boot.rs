@@ -387,7 +387,7 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
         .next_multiple_of(4096)
         .clamp(MAIN_STACK_PREFAULT, start::MAIN_STACK_SIZE);
     for page in (top - prefault..top).step_by(4096) {
-        if !memory::resolve_fault(page, true, false) {
+        if memory::resolve_fault(page, true, false) != memory::FaultResolution::Resolved {
             early_fail("no memory for the main stack");
         }
     }

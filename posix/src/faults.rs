@@ -129,8 +129,11 @@ fn fatal_exception(frame: &mut InterruptFrame) {
     if vector == 14 && frame.cs & 3 == 3 {
         let code = frame.error_code;
         let (write, execute) = (code & 0x2 != 0, code & 0x10 != 0);
-        if crate::syscalls::memory::resolve_fault(cpu::read_cr2(), write, execute) {
-            return;
+        use crate::syscalls::memory::{FaultResolution, resolve_fault};
+        match resolve_fault(cpu::read_cr2(), write, execute) {
+            FaultResolution::Resolved => return,
+            FaultResolution::OutOfMemory => out_of_memory_kill(cpu::read_cr2()),
+            FaultResolution::NotAllowed => {}
         }
     }
     if frame.cs & 3 == 3 && !matches!(vector, 2 | 8 | 18) && deliver_to_handler(frame) {
@@ -171,6 +174,28 @@ fn fatal_exception(frame: &mut InterruptFrame) {
         crate::syscalls::signal::signal_name(signal as u64)
     );
     crate::shutdown(Outcome::Signaled(signal as u8))
+}
+
+/// A page of a lazy (MAP_NORESERVE or stack) area was touched and no frame is left for it. Linux's
+/// OOM killer ends the process with SIGKILL then; so does Ferrite, saying why.
+pub(crate) fn out_of_memory_kill(addr: u64) -> ! {
+    let stats = ferrite_libos::mm::stats();
+    kprint!("ferrite: out of memory: no frame for the page at {addr:#x} of a lazily mapped area");
+    match ferrite_smp::sched::try_current() {
+        Some(t) => kprint!(
+            ", thread {} on CPU {}",
+            t.tid,
+            ferrite_smp::sched::this_cpu()
+        ),
+        None => kprint!(", during boot"),
+    }
+    kprint!(
+        " ({} of {} KiB in use); give the VM more memory (--mem)\n",
+        (stats.total_frames - stats.free_frames) * 4,
+        stats.total_frames * 4
+    );
+    kprintln!("service terminated by SIGKILL ({})", abi::SIGKILL);
+    crate::shutdown(Outcome::Signaled(abi::SIGKILL as u8))
 }
 
 /// A system call that arrived as a #GP on the entry's first instruction (`swapgs`) in ring 3.

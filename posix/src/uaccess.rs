@@ -15,10 +15,14 @@ fn accessible(addr: u64, len: u64, write: bool) -> bool {
     }
     let mut page = addr & !4095;
     while page < addr + len {
-        if !ferrite_libos::mm::is_accessible(page, 1, write)
-            && !crate::syscalls::memory::resolve_fault(page, write, false)
-        {
-            return false;
+        if !ferrite_libos::mm::is_accessible(page, 1, write) {
+            use crate::syscalls::memory::{FaultResolution, resolve_fault};
+            match resolve_fault(page, write, false) {
+                FaultResolution::Resolved => {}
+                FaultResolution::NotAllowed => return false,
+                // As the service's own touch would have (and as Linux's OOM killer does).
+                FaultResolution::OutOfMemory => crate::faults::out_of_memory_kill(page),
+            }
         }
         page += 4096;
     }

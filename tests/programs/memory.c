@@ -26,6 +26,9 @@
  *                        (each writes its own byte of every page) while a fifth maps, touches and
  *                        unmaps pages of its own (TLB shootdowns during the faults); nothing is
  *                        lost. Run on 1, 2 and 4 CPUs.
+ *   oom-touch SIZE     — a MAP_NORESERVE area of SIZE, more than the machine has, touched page by
+ *                        page: the process is killed (SIGKILL, status 137) when memory runs out,
+ *                        by Linux's OOM killer natively (the case limits the run's memory)
  *
  * Linux is the oracle: nothing printed depends on addresses or on the machine's memory size. */
 #define _GNU_SOURCE
@@ -735,6 +738,18 @@ static void lazy_threads(void)
            LAZY_THREADS, LAZY_PAGES);
 }
 
+static void oom_touch(size_t len)
+{
+    char *p = map_flags(NULL, len, PROT_READ | PROT_WRITE, MAP_NORESERVE);
+    if (!p)
+        return;
+    printf("reserved; touching every page\n");
+    fflush(stdout);
+    for (size_t off = 0; off < len; off += PAGE)
+        p[off] = 1;
+    printf("every page touched: memory did not run out\n");
+}
+
 int main(int argc, char **argv)
 {
     if (MODE_IS("brk"))
@@ -759,9 +774,11 @@ int main(int argc, char **argv)
         noreserve(parse_size(argv[2]));
     else if (MODE_IS("lazy-threads"))
         lazy_threads();
+    else if (MODE_IS("oom-touch") && argc > 2)
+        oom_touch(parse_size(argv[2]));
     else {
         printf("usage: memory roundtrip SIZE...|partial|protect-write|thread-overflow|mremap|"
-               "fixed|dontneed|enomem|brk|noreserve SIZE|lazy-threads\n");
+               "fixed|dontneed|enomem|brk|noreserve SIZE|lazy-threads|oom-touch SIZE\n");
         return 2;
     }
     return check_finish();

@@ -99,6 +99,9 @@ pub struct Case {
     pub cpus: u32,
     /// Memory for the guest (`ferrite run --mem SIZE`, e.g. "2G"); "" leaves the default (128M).
     pub mem: &'static str,
+    /// Bytes of memory the native run may use (a memory cgroup, so that running out ends it as
+    /// Linux's OOM killer does: SIGKILL); 0 for no limit.
+    pub native_memory_limit: u64,
 }
 
 pub const fn case(program: Program) -> Case {
@@ -111,6 +114,7 @@ pub const fn case(program: Program) -> Case {
         guest_contains: &[],
         cpus: 0,
         mem: "",
+        native_memory_limit: 0,
     }
 }
 
@@ -144,6 +148,13 @@ impl Case {
     /// Boots the guest with `size` of memory (`ferrite run --mem SIZE`, e.g. "2G", "64M").
     pub const fn mem(mut self, size: &'static str) -> Case {
         self.mem = size;
+        self
+    }
+
+    /// Runs the native program in a memory cgroup limited to `bytes`: the oracle for what
+    /// running out of memory does to a process (needs root, as the test suite has).
+    pub const fn native_memory_limit(mut self, bytes: u64) -> Case {
+        self.native_memory_limit = bytes;
         self
     }
 
@@ -426,7 +437,22 @@ fn wait_with_timeout(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
 pub fn run_native(exe: &Path, case: &Case) -> Result<RunResult, String> {
     let (reader, writer) = std::io::pipe().map_err(|e| format!("pipe: {e}"))?;
     let writer2 = writer.try_clone().map_err(|e| format!("pipe: {e}"))?;
-    let mut cmd = Command::new(exe);
+    let cgroup = match case.native_memory_limit {
+        0 => None,
+        limit => Some(MemoryCgroup::create(limit)?),
+    };
+    let mut cmd = match &cgroup {
+        None => Command::new(exe),
+        // The shell joins the cgroup, then becomes the program: nothing runs outside the limit.
+        Some(cg) => {
+            let mut c = Command::new("/bin/sh");
+            c.arg("-c")
+                .arg("echo $$ > \"$0\" && exec \"$@\"")
+                .arg(cg.procs_file())
+                .arg(exe);
+            c
+        }
+    };
     cmd.args(case.args)
         .env_clear()
         .envs(case.env.iter().copied())
@@ -454,6 +480,64 @@ pub fn run_native(exe: &Path, case: &Case) -> Result<RunResult, String> {
         None => Err(format!(
             "the native run did not finish within {NATIVE_TIMEOUT:?}; output so far:\n{output}"
         )),
+    }
+}
+
+/// A memory cgroup (v2 where its memory controller is available, else v1) removed on drop.
+struct MemoryCgroup {
+    dir: PathBuf,
+    v2: bool,
+}
+
+impl MemoryCgroup {
+    fn create(limit: u64) -> Result<MemoryCgroup, String> {
+        let name = format!(
+            "ferrite-test-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        )
+        .replace(['(', ')'], "");
+        let v2_root = Path::new("/sys/fs/cgroup");
+        let v2 = std::fs::read_to_string(v2_root.join("cgroup.subtree_control"))
+            .is_ok_and(|c| c.split_whitespace().any(|c| c == "memory"));
+        let (dir, files): (PathBuf, &[(&str, String)]) = if v2 {
+            (
+                v2_root.join(&name),
+                &[
+                    ("memory.max", limit.to_string()),
+                    ("memory.swap.max", "0".into()),
+                ],
+            )
+        } else {
+            (
+                v2_root.join("memory").join(&name),
+                &[("memory.limit_in_bytes", limit.to_string())],
+            )
+        };
+        std::fs::create_dir(&dir).map_err(|e| {
+            format!(
+                "cannot create the memory cgroup {} for the native run ({e}); this case needs \
+                 root and a cgroup memory controller",
+                dir.display()
+            )
+        })?;
+        let cgroup = MemoryCgroup { dir, v2 };
+        for (file, value) in files {
+            std::fs::write(cgroup.dir.join(file), value)
+                .map_err(|e| format!("cannot set {file} of {}: {e}", cgroup.dir.display()))?;
+        }
+        Ok(cgroup)
+    }
+
+    fn procs_file(&self) -> PathBuf {
+        self.dir
+            .join(if self.v2 { "cgroup.procs" } else { "tasks" })
+    }
+}
+
+impl Drop for MemoryCgroup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.dir);
     }
 }
 

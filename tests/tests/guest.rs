@@ -32,6 +32,7 @@ const CXX_NEW_DELETE: Program = Program::cxx("cxx_new_delete", "cxx_new_delete.c
 const FORTIFY: &[&str] = &["-D_FORTIFY_SOURCE=2", "-O2"];
 
 const SIGSEGV: i32 = 128 + 11;
+const SIGKILL: i32 = 128 + 9;
 
 const ARG_3000: &str = text(&[b'a'; 3000]);
 const ARG_5000: &str = text(&[b'b'; 5000]);
@@ -120,6 +121,10 @@ guest_cases! {
     memory_enomem_then_normal_operation: case(MEMORY).args(&["enomem"]);
     memory_brk_grow_and_shrink: case(MEMORY).args(&["brk"]);
     memory_noreserve_16g_reservation: case(MEMORY).args(&["noreserve", "16G"]);
+    // Touching more of a MAP_NORESERVE area than there is memory: SIGKILL, as from Linux's OOM
+    // killer (natively the run is limited to 64 MiB by a memory cgroup).
+    memory_out_of_memory_on_touch_is_sigkill: case(MEMORY).args(&["oom-touch", "1G"]).mem("64M")
+        .native_memory_limit(64 << 20).status(SIGKILL).guest_contains(&["out of memory"]);
     memory_lazy_pages_first_touched_by_all_threads: case(MEMORY).args(&["lazy-threads"]);
     // Allocation storms from every CPU (again on 2 and 4 CPUs: tcg2::, tcg4::), and memory given
     // back and reused over 100 cycles of allocating until malloc fails (natively: until 64 MiB).

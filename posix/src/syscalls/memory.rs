@@ -138,12 +138,23 @@ pub fn map_anonymous(
     Ok(start as i64)
 }
 
+/// What a page fault in a lazy area came to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum FaultResolution {
+    /// The page has a frame now (or already had one): retry the access.
+    Resolved,
+    /// No lazy area allows this access: a real fault.
+    NotAllowed,
+    /// The area allows it but no frame is left: Linux's OOM killer would end the process.
+    OutOfMemory,
+}
+
 /// A page fault at `addr` in the service: give the page a frame if it lies in a lazy area that
-/// allows the access. Returns whether the access can be retried.
-pub fn resolve_fault(addr: u64, write: bool, execute: bool) -> bool {
+/// allows the access.
+pub fn resolve_fault(addr: u64, write: bool, execute: bool) -> FaultResolution {
     let memory = MEMORY.lock();
     let Some(area) = memory.areas.find(addr).copied() else {
-        return false;
+        return FaultResolution::NotAllowed;
     };
     let allowed = if write {
         area.prot & PROT_WRITE != 0
@@ -153,13 +164,13 @@ pub fn resolve_fault(addr: u64, write: bool, execute: bool) -> bool {
         accessible(area.prot)
     };
     if !area.lazy || !allowed {
-        return false;
+        return FaultResolution::NotAllowed;
     }
     let page = addr & !(PAGE - 1);
     match backend::map_anonymous(page, PAGE, page_flags(area.prot)) {
         // Another thread faulted on the same page first.
-        Ok(()) | Err(MapError::AlreadyMapped) => true,
-        Err(MapError::OutOfMemory) => false,
+        Ok(()) | Err(MapError::AlreadyMapped) => FaultResolution::Resolved,
+        Err(MapError::OutOfMemory) => FaultResolution::OutOfMemory,
     }
 }
 
