@@ -379,6 +379,11 @@ fn switch_to(cpu_index: usize, prev: &Thread, next: Arc<Thread>) {
         (p.load_user_state)(&next);
     }
     (p.set_kernel_stack)(next.kernel_stack.top);
+    if next.is_idle {
+        ferrite_libos::mm::tlb::enter_lazy();
+    } else if prev.is_idle {
+        ferrite_libos::mm::tlb::leave_lazy();
+    }
     cpu.idle_now.store(next.is_idle, Ordering::Release);
     let load = {
         // SAFETY: `next` is not running anywhere (on_cpu was clear), so its saved stack pointer

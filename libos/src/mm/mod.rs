@@ -7,6 +7,8 @@ pub mod tlb;
 pub mod vma;
 
 #[cfg(target_os = "none")]
+mod frame_cache;
+#[cfg(target_os = "none")]
 pub mod heap;
 #[cfg(target_os = "none")]
 mod space;

@@ -75,7 +75,7 @@ pub fn stats() -> MemoryStats {
     let f = frames.as_ref().expect("memory not initialised");
     MemoryStats {
         total_frames: f.total_frames(),
-        free_frames: f.free_frames(),
+        free_frames: f.free_frames() + super::frame_cache::cached_frames(),
     }
 }
 
@@ -257,52 +257,212 @@ fn service_may_take(frames: &FrameBitmap<'_>, count: u64) -> bool {
     frames.free_frames() >= count + kernel_reserve(frames)
 }
 
-/// Map `len` bytes at `virt` to freshly allocated zeroed frames, using 2 MiB pages where the range
-/// allows. On failure everything mapped so far is undone.
-pub fn map_anonymous(virt: u64, len: u64, flags: u64) -> Result<(), MapError> {
-    let mut tables = TABLES.lock();
-    let tables = tables.as_mut().ok_or(MapError::OutOfMemory)?;
-    let mut frames = FRAMES.lock();
-    let frames = frames.as_mut().ok_or(MapError::OutOfMemory)?;
-    if !service_may_take(frames, len.div_ceil(FRAME_SIZE)) {
-        return Err(MapError::OutOfMemory);
+/// Frames for page tables when the FRAMES lock is not held (taken per table, after TABLES).
+struct LockingTableFrames;
+
+impl FrameSource for LockingTableFrames {
+    fn alloc_table(&mut self) -> Option<u64> {
+        let mut frames = FRAMES.lock();
+        TableFrames(frames.as_mut()?).alloc_table()
     }
-    let mut addr = virt;
+}
+
+/// One 4 KiB frame for the service's memory, from this CPU's cache (refilled from the bitmap
+/// without dipping into the kernel reserve). When the bitmap is dry, the other CPUs' cached
+/// frames are gathered back once before giving up.
+fn service_frame() -> Option<Frames> {
+    let refill = |batch: &mut [Frames]| {
+        let mut frames = FRAMES.lock();
+        let Some(f) = frames.as_mut() else {
+            return 0;
+        };
+        let available = f.free_frames().saturating_sub(kernel_reserve(f));
+        let n = (batch.len() as u64).min(available) as usize;
+        for slot in batch[..n].iter_mut() {
+            match f.alloc_one() {
+                Some(frame) => *slot = frame,
+                None => return 0,
+            }
+        }
+        n
+    };
+    if let Some(frame) = super::frame_cache::take(refill, free_frame_list) {
+        return Some(frame);
+    }
+    if super::frame_cache::reclaim_all(free_frame_list) == 0 {
+        return None;
+    }
+    super::frame_cache::take(refill, free_frame_list)
+}
+
+/// Give 4 KiB frames back to the bitmap.
+fn free_frame_list(list: &[u64]) {
+    if let Some(f) = FRAMES.lock().as_mut() {
+        for &phys in list {
+            f.free(phys, 1);
+        }
+    }
+}
+
+/// 2 MiB of contiguous frames for a huge page of the service, if the bitmap has them to spare.
+fn service_huge_frames() -> Option<Frames> {
+    let mut frames = FRAMES.lock();
+    let f = frames.as_mut()?;
+    let count = PAGE_2M / FRAME_SIZE;
+    if !service_may_take(f, count) {
+        return None;
+    }
+    f.alloc_contiguous(count, count)
+}
+
+/// Frames ready to be mapped: allocated and zeroed before the page-table lock is taken, so
+/// clearing memory (the dearest part) never holds up other CPUs.
+struct Prepared {
+    virt: u64,
+    frames: Frames,
+    size: u64,
+}
+
+/// Pages mapped per hold of the page-table lock when a range needs many 4 KiB pages.
+const MAP_BATCH: usize = 16;
+
+/// Map `len` bytes at `virt` to freshly allocated zeroed frames, using 2 MiB pages where the range
+/// allows. On failure everything mapped so far is undone; `AlreadyMapped` means part of the range
+/// was mapped already (another thread's fault on the same lazy page won the race).
+pub fn map_anonymous(virt: u64, len: u64, flags: u64) -> Result<(), MapError> {
+    // A request that cannot fit fails before anything is allocated.
+    let needed = len.div_ceil(FRAME_SIZE);
+    if needed > 1 {
+        let frames = FRAMES.lock();
+        let f = frames.as_ref().ok_or(MapError::OutOfMemory)?;
+        let spare = f.free_frames() + super::frame_cache::cached_frames();
+        if spare < needed + kernel_reserve(f) {
+            return Err(MapError::OutOfMemory);
+        }
+    }
     let end = virt + len;
+    let mut addr = virt;
+    let mut batch: [Option<Prepared>; MAP_BATCH] = [const { None }; MAP_BATCH];
     while addr < end {
-        let huge = addr.is_multiple_of(PAGE_2M) && end - addr >= PAGE_2M;
-        let huge = huge && {
-            let (free, detached) = tables.claim_huge_slot(addr);
-            if let Some(table) = detached {
-                frames.free(table, 1);
-                cpu::invlpg(addr);
-            }
-            free
-        };
-        let mapped = if huge {
-            frames
-                .alloc_contiguous(PAGE_2M / FRAME_SIZE, PAGE_2M / FRAME_SIZE)
-                .map(|f| (f, PAGE_2M))
-        } else {
-            None
-        };
-        let (got, size) = match mapped.or_else(|| frames.alloc_one().map(|f| (f, PAGE_4K))) {
-            Some(m) => m,
-            None => {
-                unmap_locked(tables, frames, virt, addr - virt);
+        // Gather and clear frames with no lock held.
+        let batch_start = addr;
+        let mut n = 0;
+        while n < MAP_BATCH && addr < end {
+            let huge = addr.is_multiple_of(PAGE_2M) && end - addr >= PAGE_2M;
+            let got = if huge {
+                service_huge_frames().map(|f| (f, PAGE_2M))
+            } else {
+                None
+            };
+            let Some((frames, size)) = got.or_else(|| service_frame().map(|f| (f, PAGE_4K))) else {
+                release_prepared(&mut batch[..n]);
+                unmap_fresh(virt, batch_start - virt);
                 return Err(MapError::OutOfMemory);
+            };
+            ensure_zeroed(frames, size / FRAME_SIZE);
+            batch[n] = Some(Prepared {
+                virt: addr,
+                frames,
+                size,
+            });
+            n += 1;
+            addr += size;
+            if size == PAGE_2M {
+                break; // map a huge page at once: it is worth a lock of its own
             }
-        };
-        ensure_zeroed(got, size / FRAME_SIZE);
-        let phys = got.start;
-        if let Err(e) = tables.map(addr, phys, size, flags, &mut TableFrames(frames)) {
-            frames.free(phys, size / FRAME_SIZE);
-            unmap_locked(tables, frames, virt, addr - virt);
+        }
+        if let Err((e, failed_at)) = map_prepared(&mut batch[..n], flags) {
+            release_prepared(&mut batch[..n]);
+            unmap_fresh(virt, failed_at - virt);
             return Err(e);
         }
-        addr += size;
     }
     Ok(())
+}
+
+/// Map a batch of prepared frames under one hold of the page-table lock. Entries that were
+/// mapped are taken out of the batch. On error, returns the address of the first page the batch
+/// did not map (the pages before it are mapped; the caller releases what is left in the batch).
+fn map_prepared(batch: &mut [Option<Prepared>], flags: u64) -> Result<(), (MapError, u64)> {
+    let mut tables = TABLES.lock();
+    let Some(tables) = tables.as_mut() else {
+        let first = batch.iter().flatten().map(|p| p.virt).min().unwrap_or(0);
+        return Err((MapError::OutOfMemory, first));
+    };
+    for slot in batch.iter_mut() {
+        let Some(p) = slot.as_ref() else { continue };
+        let (virt, phys, size) = (p.virt, p.frames.start, p.size);
+        if size == PAGE_2M {
+            let (free, detached) = tables.claim_huge_slot(virt);
+            if let Some(table) = detached {
+                free_frame_list(&[table]);
+                cpu::invlpg(virt);
+            }
+            if !free {
+                // A page table with entries sits in this 2 MiB slot: map the (zeroed) run as
+                // 4 KiB pages. The run is map_split's from here on, freed by it on failure.
+                *slot = None;
+                map_split(tables, virt, phys, flags).map_err(|e| (e, virt))?;
+                continue;
+            }
+        }
+        tables
+            .map(virt, phys, size, flags, &mut LockingTableFrames)
+            .map_err(|e| (e, virt))?;
+        *slot = None;
+    }
+    Ok(())
+}
+
+/// Map a 2 MiB run of frames as 512 pages of 4 KiB. On failure the pages it mapped are
+/// unmapped again and the whole run is freed.
+fn map_split(tables: &mut PageTables, virt: u64, phys: u64, flags: u64) -> Result<(), MapError> {
+    let pages = PAGE_2M / PAGE_4K;
+    for i in 0..pages {
+        let result = tables.map(
+            virt + i * PAGE_4K,
+            phys + i * PAGE_4K,
+            PAGE_4K,
+            flags,
+            &mut LockingTableFrames,
+        );
+        if let Err(e) = result {
+            for j in 0..i {
+                tables.unmap_leaf(virt + j * PAGE_4K);
+                cpu::invlpg(virt + j * PAGE_4K);
+            }
+            if let Some(f) = FRAMES.lock().as_mut() {
+                f.free(phys, pages);
+            }
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// Free frames of a batch that were not mapped.
+fn release_prepared(batch: &mut [Option<Prepared>]) {
+    for p in batch.iter_mut().filter_map(Option::take) {
+        if p.size == PAGE_2M {
+            if let Some(f) = FRAMES.lock().as_mut() {
+                f.free(p.frames.start, PAGE_2M / FRAME_SIZE);
+            }
+        } else {
+            super::frame_cache::give(p.frames.start, p.frames.zeroed, free_frame_list);
+        }
+    }
+}
+
+/// Undo part of a mapping that no other CPU has used yet (a failed `map_anonymous`).
+fn unmap_fresh(virt: u64, len: u64) {
+    if len == 0 {
+        return;
+    }
+    let mut tables = TABLES.lock();
+    let mut frames = FRAMES.lock();
+    if let (Some(t), Some(f)) = (tables.as_mut(), frames.as_mut()) {
+        unmap_locked(t, f, virt, len);
+    }
 }
 
 /// Unmap `[virt, virt+len)` (4 KiB aligned) and free the frames behind it.
@@ -328,11 +488,15 @@ pub fn unmap(virt: u64, len: u64) {
         }
     }
     super::tlb::shootdown();
-    let mut frames = FRAMES.lock();
-    if let Some(f) = frames.as_mut() {
-        for (phys, count) in released {
+    // Single frames go to this CPU's cache (the next fault or mmap here takes them back without
+    // the global lock); huge pages' runs to the bitmap, where 2 MiB runs can form again.
+    if let Some(f) = FRAMES.lock().as_mut() {
+        for &(phys, count) in released.iter().filter(|(_, count)| *count > 1) {
             f.free(phys, count);
         }
+    }
+    for &(phys, _) in released.iter().filter(|(_, count)| *count == 1) {
+        super::frame_cache::give(phys, false, free_frame_list);
     }
 }
 

@@ -5,6 +5,11 @@
 //! with `VECTOR`, and waits until each has flushed. A CPU that is spinning with interrupts off
 //! (waiting for a lock, or for the shootdown lock itself) answers from its spin loop, so two CPUs
 //! can never wait on each other.
+//!
+//! An idle CPU is not interrupted (Linux's lazy TLB mode): the idle loop never touches the
+//! service's memory, so a CPU marks itself lazy when it switches to its idle thread and, on
+//! switching back to a service thread, flushes if a shootdown passed it by. Waking a halted vCPU
+//! is one of the dearest things a guest can ask of its hypervisor.
 
 // The host build (unit tests) has one CPU and nothing to shoot down.
 #![cfg_attr(not(target_os = "none"), allow(dead_code, unused_imports))]
@@ -19,6 +24,10 @@ const MAX_CPUS: usize = 256;
 static LOCK: AtomicBool = AtomicBool::new(false);
 static REQUESTED: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
 static OUTSTANDING: AtomicUsize = AtomicUsize::new(0);
+/// The CPU runs its idle thread and has not flushed since: shootdowns skip it.
+static LAZY: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
+/// A shootdown happened that the CPU may have been skipped for: flush before leaving idle.
+static STALE: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
 
 #[cfg(target_os = "none")]
 fn this_cpu() -> usize {
@@ -49,6 +58,27 @@ pub fn service_requests() {
     }
 }
 
+/// This CPU switches to its idle thread: shootdowns may skip it from now on.
+pub fn enter_lazy() {
+    #[cfg(target_os = "none")]
+    LAZY[this_cpu()].store(true, Ordering::SeqCst);
+}
+
+/// This CPU switches from its idle thread to a service thread: catch up on any shootdown it was
+/// skipped for. (Paired with `shootdown`: it writes STALE then reads LAZY, this writes LAZY then
+/// reads STALE, both sequentially consistent, so either it interrupts this CPU or this CPU sees
+/// the request.)
+pub fn leave_lazy() {
+    #[cfg(target_os = "none")]
+    {
+        let me = this_cpu();
+        LAZY[me].store(false, Ordering::SeqCst);
+        if STALE[me].swap(false, Ordering::SeqCst) {
+            flush_local();
+        }
+    }
+}
+
 /// Make every CPU forget translations of the service's memory. Call after changing page-table
 /// entries and before freeing the frames they pointed to, with no page-table lock held.
 pub fn shootdown() {
@@ -67,13 +97,27 @@ pub fn shootdown() {
             service_requests();
             core::hint::spin_loop();
         }
-        OUTSTANDING.store(cpus - 1, Ordering::Release);
-        for (cpu, flag) in REQUESTED.iter().enumerate().take(cpus) {
-            if cpu != me {
-                flag.store(true, Ordering::Release);
+        // Which CPUs must answer: every other one that is not idle.
+        let mut busy = [false; MAX_CPUS];
+        let mut targets = 0;
+        for cpu in (0..cpus).filter(|&cpu| cpu != me) {
+            STALE[cpu].store(true, Ordering::SeqCst);
+            if !LAZY[cpu].load(Ordering::SeqCst) {
+                busy[cpu] = true;
+                targets += 1;
             }
         }
-        crate::arch::apic::send_ipi_all_but_self(VECTOR);
+        OUTSTANDING.store(targets, Ordering::Release);
+        for cpu in (0..cpus).filter(|&cpu| busy[cpu]) {
+            REQUESTED[cpu].store(true, Ordering::Release);
+        }
+        if targets == cpus - 1 {
+            crate::arch::apic::send_ipi_all_but_self(VECTOR);
+        } else {
+            for cpu in (0..cpus).filter(|&cpu| busy[cpu]) {
+                crate::arch::apic::send_ipi_to_cpu(cpu, VECTOR);
+            }
+        }
         flush_local();
         while OUTSTANDING.load(Ordering::Acquire) != 0 {
             core::hint::spin_loop();
