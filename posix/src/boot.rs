@@ -306,7 +306,7 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
     idt::build();
     let ist =
         ap_boot::interrupt_stacks().unwrap_or_else(|| early_fail("no memory for interrupt stacks"));
-    ap_boot::init_this_cpu(0, ist);
+    ap_boot::init_this_cpu(0, ferrite_libos::arch::gdt::alloc_tables(), ist);
     quiet_legacy_pic();
     let ring0_emulated = cpu::ring0_is_emulated();
     let features = cpu::enable_user_features(features, ring0_emulated);

@@ -485,18 +485,26 @@ pub fn describe_cpu(cpu: usize, out: &mut impl core::fmt::Write) {
     } else {
         unsafe { (*current).tid }
     };
-    let queued: alloc::vec::Vec<u32> = match c.queue.try_lock() {
-        Some(q) => q.iter().map(|t| t.tid).collect(),
-        None => alloc::vec![u32::MAX],
-    };
+    // No allocation: the NMI may have interrupted the heap.
     let _ = write!(
         out,
-        "cpu {cpu}: running tid {tid}, idle {}, need_resched {}, slice_end {}, queue {:?}",
+        "cpu {cpu}: running tid {tid}, idle {}, need_resched {}, slice_end {}, queue ",
         c.idle_now.load(Ordering::Relaxed),
         c.need_resched.load(Ordering::Relaxed),
         c.slice_end_tsc.load(Ordering::Relaxed),
-        queued
     );
+    match c.queue.try_lock() {
+        Some(q) => {
+            let _ = write!(out, "[");
+            for (i, t) in q.iter().enumerate() {
+                let _ = write!(out, "{}{}", if i == 0 { "" } else { ", " }, t.tid);
+            }
+            let _ = write!(out, "]");
+        }
+        None => {
+            let _ = write!(out, "(locked)");
+        }
+    }
 }
 
 /// The idle loop of a CPU: run whatever is queued, otherwise halt until an interrupt.

@@ -327,8 +327,14 @@ ferrite_ap_trampoline_end:
     /// The calling CPU's descriptor tables and kernel registers: its GDT and TSS (with `ist_tops`),
     /// its per-CPU block as GS (CPU `index`; 0 = the boot CPU), the shared IDT (built by the boot
     /// CPU with `idt::build` first) and the `syscall` MSRs.
-    pub fn init_this_cpu(index: usize, ist_tops: [u64; gdt::IST_SLOTS]) {
-        gdt::init_cpu(ist_tops);
+    pub fn init_this_cpu(
+        index: usize,
+        tables: &'static mut gdt::CpuTables,
+        ist_tops: [u64; gdt::IST_SLOTS],
+    ) {
+        // Nothing here may allocate before percpu is set up (the kernel heap's per-CPU caches
+        // need it): the tables come allocated.
+        gdt::init_cpu(tables, ist_tops);
         if index == 0 {
             percpu::init_boot_cpu();
         } else if percpu::init_cpu(index).is_none() {
@@ -345,6 +351,8 @@ ferrite_ap_trampoline_end:
         apic_ids: Vec<u32>,
         stacks: Vec<u64>,
         ist: Vec<[u64; crate::arch::gdt::IST_SLOTS]>,
+        /// Each AP's GDT and TSS, taken by that AP.
+        tables: Vec<spin::Mutex<Option<&'static mut crate::arch::gdt::CpuTables>>>,
     }
 
     static BRINGUP: spin::Once<Bringup> = spin::Once::new();
@@ -437,12 +445,16 @@ ferrite_ap_trampoline_end:
         }
         let ms = crate::time::tsc_hz().max(1000) / 1000;
         let kernel_cr3 = cpu::read_cr3();
+        let tables = (0..=aps)
+            .map(|i| spin::Mutex::new((i != 0).then(gdt::alloc_tables)))
+            .collect();
         let bringup = BRINGUP.call_once(|| Bringup {
             entry,
             kernel_cr3,
             apic_ids,
             stacks,
             ist,
+            tables,
         });
 
         let (image, layout) = trampoline_image();
@@ -559,7 +571,10 @@ ferrite_ap_trampoline_end:
         // SAFETY: reloading the same page tables: this CPU's TLB forgets the trampoline page,
         // which becomes non-executable once every AP is up.
         unsafe { cpu::write_cr3(b.kernel_cr3) };
-        init_this_cpu(index, b.ist[index]);
+        let Some(tables) = b.tables.get(index).and_then(|t| t.lock().take()) else {
+            cpu::halt_forever()
+        };
+        init_this_cpu(index, tables, b.ist[index]);
         cpu::enable_user_features(cpu::detect_features(), cpu::ring0_emulated());
         apic::init_cpu();
         READY.fetch_add(1, Ordering::SeqCst);

@@ -38,13 +38,18 @@ pub struct CpuTables {
     tss: TaskStateSegment,
 }
 
-/// Build and load the GDT and TSS of the calling CPU. `ist_tops[i]` is the top of IST stack i+1.
-pub fn init_cpu(ist_tops: [u64; IST_SLOTS]) {
-    let tables: &'static mut CpuTables =
-        alloc::boxed::Box::leak(alloc::boxed::Box::new(CpuTables {
-            gdt: GlobalDescriptorTable::empty(),
-            tss: TaskStateSegment::new(),
-        }));
+/// Room for one CPU's GDT and TSS, for as long as the CPU runs. Allocated ahead by the boot CPU
+/// for the others: a starting CPU has no per-CPU data yet, which the kernel heap relies on.
+pub fn alloc_tables() -> &'static mut CpuTables {
+    alloc::boxed::Box::leak(alloc::boxed::Box::new(CpuTables {
+        gdt: GlobalDescriptorTable::empty(),
+        tss: TaskStateSegment::new(),
+    }))
+}
+
+/// Build and load the GDT and TSS of the calling CPU in `tables`. `ist_tops[i]` is the top of
+/// IST stack i+1.
+pub fn init_cpu(tables: &'static mut CpuTables, ist_tops: [u64; IST_SLOTS]) {
     for (slot, top) in ist_tops.iter().enumerate() {
         tables.tss.interrupt_stack_table[slot] = VirtAddr::new(*top);
     }
