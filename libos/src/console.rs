@@ -118,6 +118,19 @@ fn receive(c: &mut Console, byte: u8, echo: &mut alloc::vec::Vec<u8>) {
 /// Read what is available into `buf`: Some(n) with n > 0 bytes, Some(0) at end of file, None when
 /// nothing is available yet (the caller waits and retries).
 pub fn try_read(buf: &mut [u8]) -> Option<usize> {
+    try_read_with(buf.len(), |bytes| {
+        buf[..bytes.len()].copy_from_slice(bytes);
+        bytes.len()
+    })
+    .map(|(_, taken)| taken)
+}
+
+/// Offer up to `max` (> 0) available bytes to `take`, which returns how many of them (a prefix)
+/// it took; only those are consumed. Some((offered, taken)): offered is 0 at end of file (and
+/// `take` is not called). None when nothing is available yet (the caller waits and retries).
+/// `take` runs under the console lock (it copies to the service's memory, which may fault and
+/// resolve a lazy page, but never blocks).
+pub fn try_read_with(max: usize, take: impl FnOnce(&[u8]) -> usize) -> Option<(usize, usize)> {
     #[cfg_attr(not(target_os = "none"), allow(unused_mut))]
     let mut echo = alloc::vec::Vec::new();
     let result = {
@@ -128,16 +141,15 @@ pub fn try_read(buf: &mut [u8]) -> Option<usize> {
             receive(&mut c, b, &mut echo);
         }
         if !c.input.ready.is_empty() {
-            let n = buf.len().min(c.input.ready.len());
-            for (slot, b) in buf.iter_mut().zip(c.input.ready.drain(..n)) {
-                *slot = b;
-            }
-            Some(n)
+            let n = max.min(c.input.ready.len());
+            let taken = take(&c.input.ready.make_contiguous()[..n]).min(n);
+            c.input.ready.drain(..taken);
+            Some((n, taken))
         } else if c.input.eof {
             if c.mode == Mode::Tty {
                 c.input.eof = false; // a terminal's ^D ends one read, not the stream
             }
-            Some(0)
+            Some((0, 0))
         } else {
             None
         }

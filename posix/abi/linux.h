@@ -18,3 +18,14 @@
 #include <termios.h>
 #include <time.h>
 #include <elf.h>
+#include <dirent.h>
+#include <poll.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/select.h>
+#include <sys/sendfile.h>
+#include <sys/signalfd.h>
+#include <sys/statfs.h>
+#include <sys/timerfd.h>

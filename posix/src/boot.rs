@@ -148,7 +148,7 @@ fn route_console_interrupt() {
     };
     if ioapic::unmask(gsi).is_ok() {
         serial::enable_receive_interrupt();
-        crate::syscalls::io::console_interrupt_ready();
+        crate::fs::console::interrupt_ready();
     }
 }
 
@@ -354,6 +354,7 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
         Some((c.parse().ok()?, r.parse().ok()?))
     });
     console::configure(mode, winsize);
+    crate::fs::install_stdio();
     crate::syscalls::set_trace(line.option("trace") == Some("syscalls"));
     crate::MEMORY_REPORT.store(line.flag("memreport"), Ordering::Relaxed);
     if let Some(h) = line.option("hostname") {

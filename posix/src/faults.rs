@@ -123,8 +123,37 @@ fn deliver_to_handler(frame: &mut InterruptFrame) -> bool {
     true
 }
 
+/// A fault of the kernel in one of uaccess's instructions that touch the service's memory (Linux's
+/// exception table): a lazy page gets its frame and the instruction runs again; otherwise the
+/// routine resumes at its fixup, which reports the bytes not copied (EFAULT or a short count for
+/// the system call, not a kernel panic). Returns whether the fault was handled. This runs on the
+/// page-fault IST stack with interrupts off, and the copy routines are never called with the
+/// memory-area or page-table locks held, so `resolve_fault` may take them.
+fn fix_up_service_access(frame: &mut InterruptFrame) -> bool {
+    let Some(fixup) = crate::uaccess::fixup_for(frame.rip) else {
+        return false;
+    };
+    if frame.vector == 14 {
+        let address = cpu::read_cr2();
+        if !crate::uaccess::in_user_range(address) {
+            return false; // the kernel's side of the copy: a kernel bug
+        }
+        use crate::syscalls::memory::{FaultResolution, resolve_fault};
+        match resolve_fault(address, frame.error_code & 0x2 != 0, false) {
+            FaultResolution::Resolved => return true,
+            FaultResolution::OutOfMemory => out_of_memory_kill(address),
+            FaultResolution::NotAllowed => {}
+        }
+    }
+    frame.rip = fixup;
+    true
+}
+
 fn fatal_exception(frame: &mut InterruptFrame) {
     let vector = frame.vector;
+    if matches!(vector, 13 | 14) && frame.cs & 3 == 0 && fix_up_service_access(frame) {
+        return;
+    }
     // A first touch of a lazy area (the main stack, MAP_NORESERVE): give it a frame and retry.
     if vector == 14 && frame.cs & 3 == 3 {
         let code = frame.error_code;
@@ -320,7 +349,7 @@ extern "C" fn ferrite_interrupt_dispatch(frame: &mut InterruptFrame) {
             }
         }
         v if v == CONSOLE_VECTOR as u64 => {
-            crate::syscalls::io::console_interrupt();
+            crate::fs::console::interrupt();
             apic::eoi();
             if frame.cs & 3 == 3 {
                 ferrite_smp::sched::reschedule_interrupt(true);

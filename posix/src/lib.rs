@@ -10,6 +10,7 @@ mod boot;
 pub mod errno;
 #[cfg(target_os = "none")]
 mod faults;
+pub mod fs;
 pub mod sigframe;
 pub mod start;
 pub mod syscalls;

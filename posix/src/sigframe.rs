@@ -123,23 +123,41 @@ fn xsave_mask() -> u64 {
     0
 }
 
+/// A zeroed 64-byte aligned kernel buffer of `len` bytes for FXSAVE/XSAVE images (inside a
+/// slightly larger vector).
+struct FpuBuffer {
+    bytes: alloc::vec::Vec<u8>,
+    offset: usize,
+    len: usize,
+}
+
+impl FpuBuffer {
+    fn new(len: usize) -> Self {
+        let bytes = alloc::vec![0u8; len + 63];
+        let offset = bytes.as_ptr().align_offset(64);
+        FpuBuffer { bytes, offset, len }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[self.offset..self.offset + self.len]
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [u8] {
+        &mut self.bytes[self.offset..self.offset + self.len]
+    }
+}
+
 /// Save the current FPU state into the service's memory at `area` (64-byte aligned), in the
-/// format Linux uses, then give the handler the initial state.
+/// format Linux uses. The state is saved in a kernel buffer first and copied out, so a frame
+/// that cannot be written is EFAULT and the state is unchanged. The handler's initial state is
+/// loaded by the caller once the whole frame is written.
 fn save_fpu(area: u64) -> Result<(), Errno> {
-    let size = fpu_frame_bytes();
-    let dest = uaccess::slice_mut(area, size)?;
-    // XSAVE writes only the header's XSTATE_BV: the rest of the header must be zero for the
-    // XRSTOR at `rt_sigreturn`, and this is the service's stack, whatever was on it before.
-    if xsave_mask() != 0 {
-        dest[XSAVE_HEADER..XSAVE_HEADER + 64].fill(0);
-    }
+    let mut buffer = FpuBuffer::new(fpu_frame_bytes() as usize);
+    // The XSAVE header's bytes other than XSTATE_BV must be zero for the XRSTOR at
+    // `rt_sigreturn`: the buffer starts zeroed and XSAVE writes only XSTATE_BV there.
     #[cfg(target_os = "none")]
-    {
-        ferrite_libos::arch::fpu::save(dest.as_mut_ptr());
-        ferrite_libos::arch::fpu::load_initial();
-    }
-    #[cfg(not(target_os = "none"))]
-    dest.fill(0);
+    ferrite_libos::arch::fpu::save(buffer.as_mut_slice().as_mut_ptr());
+    let dest = buffer.as_mut_slice();
     let mask = xsave_mask();
     if mask != 0 {
         let area_size = fpu_area_size() as u32;
@@ -156,15 +174,19 @@ fn save_fpu(area: u64) -> Result<(), Errno> {
         let end = area_size as usize;
         dest[end..end + 4].copy_from_slice(&FP_XSTATE_MAGIC2.to_le_bytes());
     }
-    Ok(())
+    uaccess::write_exact(area, buffer.as_slice())
 }
 
-/// Restore FPU state from a frame, refusing contents that would fault in the kernel.
+/// Restore FPU state from a frame, refusing contents that would fault in the kernel. The state
+/// is copied into a kernel buffer and checked there: another thread changing the frame meanwhile
+/// cannot make the restore fault.
 fn restore_fpu(area: u64) -> Result<(), Errno> {
     if !area.is_multiple_of(64) {
         return Err(Errno::EFAULT);
     }
-    let source = uaccess::slice(area, fpu_area_size() as u64)?;
+    let mut buffer = FpuBuffer::new(fpu_area_size());
+    uaccess::read_exact(area, buffer.as_mut_slice())?;
+    let source = buffer.as_slice();
     let mxcsr = u32::from_le_bytes(source[24..28].try_into().expect("4 bytes"));
     if mxcsr & !0xFFFF != 0 {
         return Err(Errno::EFAULT);
@@ -218,8 +240,6 @@ pub fn setup(ctx: &mut UserContext, info: &SignalInfo, handler: &Handler) -> Res
     let fpu_at = sp;
     sp -= core::mem::size_of::<RtSigFrame>() as u64;
     sp = (sp & !15) - 8; // as after a call: (sp + 8) % 16 == 0 at the handler's first instruction
-    // Check the whole frame is writable before touching the FPU state.
-    uaccess::slice_mut(sp, fpu_at + fpu_frame_bytes() - sp)?;
 
     // The union after si_code holds (si_pid, si_uid) for sent signals and si_addr for faults.
     let (si_pid, si_uid) = match info.addr {
@@ -277,8 +297,12 @@ pub fn setup(ctx: &mut UserContext, info: &SignalInfo, handler: &Handler) -> Res
         },
         info: signal_info,
     };
+    // The FPU state is saved (unchanged in the CPU) and the frame written; only when both are
+    // on the stack does the handler get the initial FPU state.
     save_fpu(fpu_at)?;
     uaccess::write(sp, &frame)?;
+    #[cfg(target_os = "none")]
+    ferrite_libos::arch::fpu::load_initial();
     ctx.rip = handler.entry;
     ctx.rsp = sp;
     ctx.rdi = info.signo as u64;

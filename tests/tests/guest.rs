@@ -28,6 +28,7 @@ const CXX_THREADS: Program = Program::cxx("cxx_threads", "cxx_threads.cpp");
 const MEMORY: Program = Program::c("memory", "memory.c");
 const MEMORY_STORM: Program = Program::c("memory_storm", "memory_storm.c");
 const CXX_NEW_DELETE: Program = Program::cxx("cxx_new_delete", "cxx_new_delete.cpp");
+const UACCESS: Program = Program::c("uaccess", "uaccess.c");
 
 const FORTIFY: &[&str] = &["-D_FORTIFY_SOURCE=2", "-O2"];
 
@@ -131,6 +132,17 @@ guest_cases! {
     malloc_storm_8_threads: case(MEMORY_STORM).args(&["storm", "8", "4000"]);
     cxx_new_delete_storm_8_threads: case(CXX_NEW_DELETE).args(&["storm", "8", "5000"]);
     malloc_reuse_100_cycles_in_64m: case(MEMORY_STORM).args(&["cycles", "100", "64"]).mem("64M");
+
+    // The kernel's copies from and to the service: partial transfers, lazy pages, races with
+    // munmap/mremap/mprotect from another thread, and where MAP_FIXED/MREMAP_FIXED may go.
+    uaccess_partial_transfers: case(UACCESS).args(&["partial"])
+        .stdin("0123456789abcdefghijklmnopqrstuvwxyz\n");
+    uaccess_lazy_pages: case(UACCESS).args(&["lazy"]);
+    uaccess_race_write_with_remap: case(UACCESS).args(&["race-write", "2000"]);
+    uaccess_race_read_with_remap: case(UACCESS).args(&["race-read"]).stdin(ARG_3000);
+    uaccess_race_getrandom_with_unmap: case(UACCESS).args(&["race-getrandom", "20000"]);
+    uaccess_map_fixed_low_addresses: case(UACCESS).args(&["map-low"]);
+    uaccess_mremap_fixed: case(UACCESS).args(&["mremap-fixed"]);
 
     sys_getrandom: case(SYS).args(&["getrandom"]);
     sys_uname: case(SYS).args(&["uname"]);
@@ -254,6 +266,9 @@ boot_cases!(tcg2, Tcg, cpus = 2:
     malloc_storm_8_threads,
     cxx_new_delete_storm_8_threads,
     memory_lazy_pages_first_touched_by_all_threads,
+    uaccess_race_write_with_remap,
+    uaccess_race_read_with_remap,
+    uaccess_race_getrandom_with_unmap,
 );
 boot_cases!(tcg4, Tcg, cpus = 4:
     threads_create_join_detach,
@@ -285,6 +300,9 @@ boot_cases!(tcg4, Tcg, cpus = 4:
     malloc_storm_8_threads,
     cxx_new_delete_storm_8_threads,
     memory_lazy_pages_first_touched_by_all_threads,
+    uaccess_race_write_with_remap,
+    uaccess_race_read_with_remap,
+    uaccess_race_getrandom_with_unmap,
 );
 
 // Threads under KVM: the light variants, on 2 CPUs (and preemption on 1).

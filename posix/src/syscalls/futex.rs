@@ -2,8 +2,6 @@
 //! timeouts on CLOCK_MONOTONIC or CLOCK_REALTIME, over the sharded wait queues of `smp::futex`.
 //! Priority-inheritance operations are not implemented (ENOSYS).
 
-use core::sync::atomic::{AtomicU32, Ordering};
-
 use ferrite_libos::frame::SyscallFrame;
 use ferrite_smp::futex::{self, WaitOutcome};
 
@@ -28,15 +26,6 @@ fn check_address(addr: u64) -> Result<(), Errno> {
     } else {
         Ok(())
     }
-}
-
-/// A user futex word as an atomic (after checking it is mapped writable).
-fn word(addr: u64) -> Result<&'static AtomicU32, Errno> {
-    check_address(addr)?;
-    let bytes = uaccess::slice_mut(addr, 4)?;
-    // SAFETY: 4 writable, 4-aligned bytes of the service's memory; futex words are accessed
-    // atomically by the service too.
-    Ok(unsafe { AtomicU32::from_ptr(bytes.as_mut_ptr().cast()) })
 }
 
 fn read_word(addr: u64) -> Result<u32, Errno> {
@@ -88,21 +77,26 @@ fn wake_op_apply(addr: u64, encoded: u32) -> Result<bool, Errno> {
     if shift_arg {
         oparg = 1u32.checked_shl(oparg).unwrap_or(0);
     }
-    let w = word(addr)?;
-    let update = |old: u32| match op {
-        0 => Some(oparg),
-        1 => Some(old.wrapping_add(oparg)),
-        2 => Some(old | oparg),
-        3 => Some(old & !oparg),
-        4 => Some(old ^ oparg),
-        _ => None,
-    };
     if op > 4 || cmp > 5 {
         return Err(Errno::ENOSYS);
     }
-    let old = w
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, update)
-        .map_err(|_| Errno::ENOSYS)?;
+    let update = |old: u32| match op {
+        0 => oparg,
+        1 => old.wrapping_add(oparg),
+        2 => old | oparg,
+        3 => old & !oparg,
+        _ => old ^ oparg,
+    };
+    check_address(addr)?;
+    // Read, compute, compare-and-exchange until no other thread changed the word in between
+    // (Linux's futex_atomic_op_inuser); a word that is not writable is EFAULT.
+    let mut old = read_word(addr)?;
+    loop {
+        match uaccess::cmpxchg_u32(addr, old, update(old))? {
+            seen if seen == old => break,
+            seen => old = seen,
+        }
+    }
     let (old, cmparg) = (old as i32, cmparg as i32);
     Ok(match cmp {
         0 => old == cmparg,

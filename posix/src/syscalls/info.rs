@@ -228,16 +228,17 @@ pub fn sys_sched_getaffinity(f: &mut SyscallFrame) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let affinity = target.affinity.load(Ordering::Relaxed) & sched::online_mask();
-    let out = uaccess::slice_mut(mask, needed)?;
-    out.fill(0);
+    let mut out = alloc::vec![0u8; needed as usize];
     out[..8].copy_from_slice(&affinity.to_le_bytes());
+    uaccess::write_exact(mask, &out)?;
     Ok(needed as i64)
 }
 
 pub fn sys_sched_setaffinity(f: &mut SyscallFrame) -> SysResult {
     let (pid, len, mask) = (f.arg(0) as i32, f.arg(1), f.arg(2));
     let target = target_thread(pid)?;
-    let bytes = uaccess::slice(mask, len.min(mask_bytes()))?;
+    let mut bytes = alloc::vec![0u8; len.min(mask_bytes()) as usize];
+    uaccess::read_exact(mask, &mut bytes)?;
     let mut word = [0u8; 8];
     let n = bytes.len().min(8);
     word[..n].copy_from_slice(&bytes[..n]);
@@ -271,9 +272,25 @@ pub fn sys_getrandom(f: &mut SyscallFrame) -> SysResult {
     if flags & !(abi::GRND_NONBLOCK | abi::GRND_RANDOM | abi::GRND_INSECURE) != 0 {
         return Err(Errno::EINVAL);
     }
+    uaccess::check_range(buf, len)?;
     // Linux returns at most 32 MiB - 1 per call; callers loop.
     let len = len.min((1 << 25) - 1);
-    let out = uaccess::slice_mut(buf, len)?;
-    ferrite_libos::random::fill(out);
-    Ok(len as i64)
+    // A block at a time, as Linux: a buffer that runs into an inaccessible page gets the bytes
+    // before it (a short count), EFAULT when there are none.
+    let mut block = [0u8; 256];
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(block.len() as u64) as usize;
+        ferrite_libos::random::fill(&mut block[..n]);
+        let copied = uaccess::copy_to(buf + done, &block[..n]);
+        done += copied as u64;
+        if copied < n {
+            break;
+        }
+    }
+    block.fill(0);
+    if done == 0 && len > 0 {
+        return Err(Errno::EFAULT);
+    }
+    Ok(done as i64)
 }

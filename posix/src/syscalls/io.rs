@@ -1,252 +1,265 @@
-//! Reading and writing: the console on fds 0, 1 and 2 (files, pipes and sockets come with the
-//! files and network work).
+//! Reading, writing and descriptor management on open files of every kind (fs::file).
 
-use ferrite_libos::console::{self, Mode};
 use ferrite_libos::frame::SyscallFrame;
-use ferrite_libos::sync::IrqMutex;
 
 use crate::abi;
 use crate::errno::{Errno, SysResult};
+use crate::fs::fdtable;
+use crate::fs::file::{ReadBuf, WriteBuf};
 use crate::uaccess;
 
-#[derive(Clone, Copy)]
-struct ConsoleFd {
-    open: bool,
-    nonblocking: bool,
-    close_on_exec: bool,
-}
-
-static FDS: IrqMutex<[ConsoleFd; 3]> = IrqMutex::new(
-    [ConsoleFd {
-        open: true,
-        nonblocking: false,
-        close_on_exec: false,
-    }; 3],
-);
-
-fn console_fd(fd: u64) -> Result<ConsoleFd, Errno> {
-    match FDS.lock().get(fd as usize) {
-        Some(f) if f.open => Ok(*f),
-        _ => Err(Errno::EBADF),
+/// A pread/pwrite offset argument: EINVAL when negative.
+fn offset_arg(raw: u64) -> Result<u64, Errno> {
+    if (raw as i64) < 0 {
+        Err(Errno::EINVAL)
+    } else {
+        Ok(raw)
     }
 }
 
-/// Threads waiting for console input; the UART's interrupt wakes them.
-static READERS: IrqMutex<alloc::vec::Vec<alloc::sync::Arc<ferrite_smp::thread::Thread>>> =
-    IrqMutex::new(alloc::vec::Vec::new());
-/// Whether the UART interrupt is routed (otherwise readers poll).
-static INPUT_INTERRUPT: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
-
-/// The UART interrupt is routed to the kernel: readers may sleep until it fires.
-pub fn console_interrupt_ready() {
-    INPUT_INTERRUPT.store(true, core::sync::atomic::Ordering::Release);
+fn read_into(fd: u64, iovecs: &[(u64, u64)], at: Option<u64>) -> SysResult {
+    let file = fdtable::get_arg(fd)?;
+    let mut buf = ReadBuf::user(iovecs);
+    file.read(&mut buf, at)
 }
 
-/// The UART interrupt: take the input and wake the readers.
-pub fn console_interrupt() {
-    if console::receive_pending() {
-        for reader in READERS.lock().drain(..) {
-            if reader.claim_wake(ferrite_smp::thread::WakeReason::Woken) {
-                ferrite_smp::sched::wake(&reader);
-            }
-        }
-    }
+fn write_from(fd: u64, iovecs: &[(u64, u64)], at: Option<u64>) -> SysResult {
+    let file = fdtable::get_arg(fd)?;
+    let mut buf = WriteBuf::user(iovecs);
+    file.write(&mut buf, at)
 }
 
-/// Wait for console input and read it.
-fn read_console(buf: &mut [u8], nonblocking: bool) -> SysResult {
-    use ferrite_smp::{sched, thread::WakeReason};
-    if buf.is_empty() {
-        return Ok(0);
-    }
-    loop {
-        if let Some(n) = console::try_read(buf) {
-            return Ok(n as i64);
-        }
-        if nonblocking {
-            return Err(Errno::EAGAIN);
-        }
-        if !INPUT_INTERRUPT.load(core::sync::atomic::Ordering::Acquire) {
-            // No interrupt routed: poll the UART every millisecond, sleeping in between.
-            super::time::sleep_until(super::time::monotonic_ns() + 1_000_000)?;
-            continue;
-        }
-        sched::prepare_to_block();
-        READERS.lock().push(sched::current_arc());
-        // Input that arrived before we were on the list would otherwise wake nobody.
-        if console::receive_pending() {
-            READERS
-                .lock()
-                .retain(|t| !core::ptr::eq(alloc::sync::Arc::as_ptr(t), sched::current()));
-            continue;
-        }
-        if sched::block() == WakeReason::Interrupted {
-            READERS
-                .lock()
-                .retain(|t| !core::ptr::eq(alloc::sync::Arc::as_ptr(t), sched::current()));
-            return Err(Errno::EINTR);
-        }
-    }
+fn one_buffer(addr: u64, len: u64) -> Result<[(u64, u64); 1], Errno> {
+    uaccess::check_range(addr, len)?;
+    Ok([(addr, len.min(uaccess::MAX_RW_COUNT))])
 }
 
 pub fn sys_read(f: &mut SyscallFrame) -> SysResult {
-    let fd = console_fd(f.arg(0))?;
-    let buf = uaccess::slice_mut(f.arg(1), f.arg(2))?;
-    read_console(buf, fd.nonblocking)
+    let fd = fdtable::get_arg(f.arg(0))?; // EBADF before EFAULT, as Linux
+    drop(fd);
+    read_into(f.arg(0), &one_buffer(f.arg(1), f.arg(2))?, None)
 }
 
 pub fn sys_write(f: &mut SyscallFrame) -> SysResult {
-    console_fd(f.arg(0))?;
-    let buf = uaccess::slice(f.arg(1), f.arg(2))?;
-    console::write(buf);
-    Ok(buf.len() as i64)
+    let fd = fdtable::get_arg(f.arg(0))?;
+    drop(fd);
+    write_from(f.arg(0), &one_buffer(f.arg(1), f.arg(2))?, None)
 }
 
 pub fn sys_readv(f: &mut SyscallFrame) -> SysResult {
-    let fd = console_fd(f.arg(0))?;
-    let iovecs = uaccess::iovecs(f.arg(1), f.arg(2))?;
-    let mut total = 0i64;
-    for (base, len) in iovecs {
-        if len == 0 {
-            continue;
-        }
-        let buf = uaccess::slice_mut(base, len)?;
-        // Later buffers only take what is already there: one read returns what one wait brought.
-        let n = match read_console(buf, fd.nonblocking || total > 0) {
-            Ok(n) => n,
-            Err(Errno::EAGAIN) if total > 0 => 0,
-            Err(e) => return Err(e),
-        };
-        total += n;
-        if (n as u64) < len {
-            break;
-        }
-    }
-    Ok(total)
+    fdtable::get_arg(f.arg(0))?;
+    read_into(f.arg(0), &uaccess::iovecs(f.arg(1), f.arg(2))?, None)
 }
 
 pub fn sys_writev(f: &mut SyscallFrame) -> SysResult {
-    console_fd(f.arg(0))?;
-    let iovecs = uaccess::iovecs(f.arg(1), f.arg(2))?;
-    // Gather first so one writev is one console write (not interleaved with other CPUs).
-    let mut data = alloc::vec::Vec::new();
-    for (base, len) in iovecs {
-        data.extend_from_slice(uaccess::slice(base, len)?);
-    }
-    console::write(&data);
-    Ok(data.len() as i64)
+    fdtable::get_arg(f.arg(0))?;
+    write_from(f.arg(0), &uaccess::iovecs(f.arg(1), f.arg(2))?, None)
 }
 
 pub fn sys_pread64(f: &mut SyscallFrame) -> SysResult {
-    console_fd(f.arg(0))?;
-    Err(Errno::ESPIPE)
+    let file = fdtable::get_arg(f.arg(0))?;
+    if !file.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    let at = offset_arg(f.arg(3))?;
+    read_into(f.arg(0), &one_buffer(f.arg(1), f.arg(2))?, Some(at))
 }
 
 pub fn sys_pwrite64(f: &mut SyscallFrame) -> SysResult {
-    console_fd(f.arg(0))?;
-    Err(Errno::ESPIPE)
+    let file = fdtable::get_arg(f.arg(0))?;
+    if !file.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    let at = offset_arg(f.arg(3))?;
+    write_from(f.arg(0), &one_buffer(f.arg(1), f.arg(2))?, Some(at))
 }
 
-pub fn sys_lseek(f: &mut SyscallFrame) -> SysResult {
-    console_fd(f.arg(0))?;
-    Err(Errno::ESPIPE)
-}
-
-pub fn sys_close(f: &mut SyscallFrame) -> SysResult {
-    let mut fds = FDS.lock();
-    match fds.get_mut(f.arg(0) as usize) {
-        Some(fd) if fd.open => {
-            fd.open = false;
-            Ok(0)
-        }
-        _ => Err(Errno::EBADF),
+/// preadv/pwritev(2): offset -1 means the file position (preadv2/pwritev2 only).
+fn vector_offset(raw: u64, v2: bool) -> Result<Option<u64>, Errno> {
+    if v2 && raw as i64 == -1 {
+        Ok(None)
+    } else {
+        offset_arg(raw).map(Some)
     }
 }
 
+fn preadv_common(f: &SyscallFrame, v2: bool) -> SysResult {
+    let file = fdtable::get_arg(f.arg(0))?;
+    // The 64-bit offset is in the fourth argument (the fifth holds its high half for 32-bit
+    // callers); preadv2's flags come sixth: only none or RWF_HIPRI-style hints are accepted.
+    let at = vector_offset(f.arg(3), v2)?;
+    if v2 && f.arg(5) & !RWF_SUPPORTED != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if at.is_some() && !file.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    read_into(f.arg(0), &uaccess::iovecs(f.arg(1), f.arg(2))?, at)
+}
+
+fn pwritev_common(f: &SyscallFrame, v2: bool) -> SysResult {
+    let file = fdtable::get_arg(f.arg(0))?;
+    let at = vector_offset(f.arg(3), v2)?;
+    if v2 && f.arg(5) & !RWF_SUPPORTED != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if at.is_some() && !file.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    write_from(f.arg(0), &uaccess::iovecs(f.arg(1), f.arg(2))?, at)
+}
+
+/// RWF_HIPRI, RWF_DSYNC, RWF_SYNC: hints with nothing to do on memory-backed files.
+const RWF_SUPPORTED: u64 = 0x1 | 0x2 | 0x4;
+
+pub fn sys_preadv(f: &mut SyscallFrame) -> SysResult {
+    preadv_common(f, false)
+}
+
+pub fn sys_pwritev(f: &mut SyscallFrame) -> SysResult {
+    pwritev_common(f, false)
+}
+
+pub fn sys_preadv2(f: &mut SyscallFrame) -> SysResult {
+    preadv_common(f, true)
+}
+
+pub fn sys_pwritev2(f: &mut SyscallFrame) -> SysResult {
+    pwritev_common(f, true)
+}
+
+pub fn sys_lseek(f: &mut SyscallFrame) -> SysResult {
+    let file = fdtable::get_arg(f.arg(0))?;
+    if !file.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    file.seek(f.arg(1) as i64, f.arg(2) as u32)
+}
+
+pub fn sys_close(f: &mut SyscallFrame) -> SysResult {
+    fdtable::close(f.arg(0) as u32 as i32)?;
+    Ok(0)
+}
+
+/// Linux's CLOSE_RANGE_UNSHARE and CLOSE_RANGE_CLOEXEC (musl's headers lack them).
+const CLOSE_RANGE_UNSHARE: u64 = 1 << 1;
+const CLOSE_RANGE_CLOEXEC: u64 = 1 << 2;
+
+pub fn sys_close_range(f: &mut SyscallFrame) -> SysResult {
+    let (first, last, flags) = (f.arg(0) as u32, f.arg(1) as u32, f.arg(2));
+    if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || first > last {
+        return Err(Errno::EINVAL);
+    }
+    // One process, one table: UNSHARE has nothing to unshare.
+    fdtable::close_range(first, last, flags & CLOSE_RANGE_CLOEXEC != 0);
+    Ok(0)
+}
+
+pub fn sys_dup(f: &mut SyscallFrame) -> SysResult {
+    let file = fdtable::get_arg(f.arg(0))?;
+    Ok(fdtable::install(file, false)? as i64)
+}
+
+pub fn sys_dup2(f: &mut SyscallFrame) -> SysResult {
+    let (old, new) = (f.arg(0) as u32 as i32, f.arg(1) as u32 as i32);
+    let file = fdtable::get(old)?;
+    if old == new {
+        return Ok(new as i64);
+    }
+    Ok(fdtable::install_at(new, file, false)? as i64)
+}
+
+pub fn sys_dup3(f: &mut SyscallFrame) -> SysResult {
+    let (old, new, flags) = (
+        f.arg(0) as u32 as i32,
+        f.arg(1) as u32 as i32,
+        f.arg(2) as u32,
+    );
+    if flags & !abi::O_CLOEXEC != 0 || old == new {
+        return Err(Errno::EINVAL);
+    }
+    let file = fdtable::get(old)?;
+    Ok(fdtable::install_at(new, file, flags & abi::O_CLOEXEC != 0)? as i64)
+}
+
+/// FIOCLEX/FIONCLEX (musl's headers define them under asm-generic names only).
+const FIONCLEX: u32 = 0x5450;
+const FIOCLEX: u32 = 0x5451;
+const FIOASYNC: u32 = 0x5452;
+
 pub fn sys_ioctl(f: &mut SyscallFrame) -> SysResult {
-    let fd_number = f.arg(0);
-    console_fd(fd_number)?;
-    let request = f.arg(1) as u32;
-    let arg = f.arg(2);
-    let tty = console::mode() == Mode::Tty;
+    let fd = f.arg(0) as u32 as i32;
+    let file = fdtable::get(fd)?;
+    let (request, arg) = (f.arg(1) as u32, f.arg(2));
+    // The requests Linux answers for every file (`do_vfs_ioctl`).
     match request {
-        abi::TIOCGWINSZ => {
-            let (cols, rows) = console::winsize().ok_or(Errno::ENOTTY)?;
-            let ws = abi::winsize {
-                ws_row: rows,
-                ws_col: cols,
-                ws_xpixel: 0,
-                ws_ypixel: 0,
-            };
-            uaccess::write(arg, &ws)?;
-            Ok(0)
-        }
-        abi::TCGETS if tty => {
-            let mut t = abi::termios {
-                c_iflag: abi::ICRNL,
-                c_oflag: abi::OPOST | abi::ONLCR,
-                c_cflag: abi::B38400 | abi::CS8 | abi::CREAD,
-                c_lflag: abi::ICANON | abi::ECHO | abi::ISIG,
-                ..Default::default()
-            };
-            t.c_cc[4] = 4; // VEOF = ^D
-            uaccess::write(arg, &t)?;
-            Ok(0)
-        }
-        abi::TCSETS | abi::TCSETSW | abi::TCSETSF if tty => {
-            // Terminal settings are accepted: the line discipline is fixed (canonical, echo).
-            uaccess::read::<abi::termios>(arg)?;
-            Ok(0)
-        }
-        abi::FIONREAD => {
-            uaccess::write(arg, &(console::pending() as i32))?;
-            Ok(0)
-        }
+        FIOCLEX => fdtable::set_cloexec(fd, true).map(|_| 0),
+        FIONCLEX => fdtable::set_cloexec(fd, false).map(|_| 0),
         abi::FIONBIO => {
             let on: i32 = uaccess::read(arg)?;
-            FDS.lock()[fd_number as usize].nonblocking = on != 0;
+            let flags = file.flags();
+            file.set_status_flags(if on != 0 {
+                flags | abi::O_NONBLOCK
+            } else {
+                flags & !abi::O_NONBLOCK
+            });
             Ok(0)
         }
-        _ => Err(Errno::ENOTTY),
+        FIOASYNC => {
+            let on: i32 = uaccess::read(arg)?;
+            let flags = file.flags();
+            file.set_status_flags(if on != 0 {
+                flags | abi::O_ASYNC
+            } else {
+                flags & !abi::O_ASYNC
+            });
+            Ok(0)
+        }
+        _ => file.ops.ioctl(&file, request, arg),
     }
 }
 
 pub fn sys_fcntl(f: &mut SyscallFrame) -> SysResult {
-    let fd_number = f.arg(0) as usize;
-    let fd = console_fd(fd_number as u64)?;
+    let fd = f.arg(0) as u32 as i32;
+    let file = fdtable::get(fd)?;
     let arg = f.arg(2);
     match f.arg(1) as u32 {
-        abi::F_GETFD => Ok(if fd.close_on_exec {
+        abi::F_DUPFD | abi::F_DUPFD_CLOEXEC => {
+            let min = arg as u32 as i32;
+            if min < 0 || min as u64 >= crate::syscalls::info::soft_limit(abi::RLIMIT_NOFILE) {
+                return Err(Errno::EINVAL);
+            }
+            let cloexec = f.arg(1) as u32 == abi::F_DUPFD_CLOEXEC;
+            Ok(fdtable::install_from(min as usize, file, cloexec)? as i64)
+        }
+        abi::F_GETFD => Ok(if fdtable::cloexec(fd)? {
             abi::FD_CLOEXEC as i64
         } else {
             0
         }),
         abi::F_SETFD => {
-            FDS.lock()[fd_number].close_on_exec = arg & abi::FD_CLOEXEC as u64 != 0;
+            fdtable::set_cloexec(fd, arg & abi::FD_CLOEXEC as u64 != 0)?;
             Ok(0)
         }
-        abi::F_GETFL => Ok((abi::O_RDWR | if fd.nonblocking { abi::O_NONBLOCK } else { 0 }) as i64),
+        abi::F_GETFL => Ok(file.flags() as i64),
         abi::F_SETFL => {
-            FDS.lock()[fd_number].nonblocking = arg & abi::O_NONBLOCK as u64 != 0;
+            file.set_status_flags(arg as u32);
             Ok(0)
         }
+        abi::F_GETLK
+        | abi::F_SETLK
+        | abi::F_SETLKW
+        | abi::F_OFD_GETLK
+        | abi::F_OFD_SETLK
+        | abi::F_OFD_SETLKW => crate::fs::record_locks(&file, f.arg(1) as u32, arg),
+        abi::F_GETPIPE_SZ | abi::F_SETPIPE_SZ => crate::fs::pipe_size(&file, f.arg(1) as u32, arg),
         _ => Err(Errno::EINVAL),
     }
 }
 
 pub fn sys_fstat(f: &mut SyscallFrame) -> SysResult {
-    console_fd(f.arg(0))?;
-    let st = abi::stat {
-        st_mode: abi::S_IFCHR | 0o620,
-        st_nlink: 1,
-        st_rdev: if console::mode() == Mode::Tty {
-            (136 << 8) as u64
-        } else {
-            0
-        }, // /dev/pts/0
-        st_blksize: 1024,
-        ..Default::default()
-    };
+    let file = fdtable::get_arg(f.arg(0))?;
+    let st = file.ops.stat()?;
     uaccess::write(f.arg(1), &st)?;
     Ok(0)
 }

@@ -5,6 +5,15 @@
 //! once. `MAP_NORESERVE` areas and the main thread's stack are lazy instead: a page gets a frame
 //! when first touched (`resolve_fault`). PROT_NONE areas get no frames until made accessible, so
 //! reservations cost nothing and guard pages really fault.
+//!
+//! Where areas may go: `mmap` without MAP_FIXED searches `[MMAP_BASE, MMAP_LIMIT)` (a free hint
+//! is honoured anywhere MAP_FIXED could go). MAP_FIXED (and MREMAP_FIXED) may use any address
+//! from `MMAP_MIN_ADDR` up to the image (the low window: low RAM the kernel no longer needs after
+//! boot; its identity mapping is taken out page by page as areas arrive) and everything above
+//! the program break's region up to Linux's TASK_SIZE. The image and the identity map of the
+//! rest of RAM (1 MiB up to the top of RAM, devices below 4 GiB) and the break's region cannot be
+//! given out: a fixed mapping there is ENOMEM, as Linux answers for a range it cannot use; below
+//! `MMAP_MIN_ADDR` it is EPERM, as for an unprivileged Linux process.
 
 use ferrite_libos::frame::SyscallFrame;
 use ferrite_libos::mm::paging::{MapError, NO_EXECUTE, USER, WRITABLE};
@@ -20,7 +29,80 @@ pub const MMAP_LIMIT: u64 = 0x7000_0000_0000;
 /// The program break region.
 pub const BRK_BASE: u64 = 0x1000_0000_0000;
 pub const BRK_LIMIT: u64 = 0x1100_0000_0000;
+/// Linux's default `vm.mmap_min_addr`: nothing is mapped below.
+pub const MMAP_MIN_ADDR: u64 = 0x1_0000;
 const PAGE: u64 = 4096;
+use crate::uaccess::USER_TOP;
+
+/// The end of the low window: where the image starts (1 MiB).
+fn low_window_end() -> u64 {
+    #[cfg(target_os = "none")]
+    return ferrite_libos::mm::image_layout().start;
+    #[cfg(not(target_os = "none"))]
+    0x10_0000
+}
+
+/// Whether `[start, end)` may hold service areas (see the module comment): EPERM below
+/// `MMAP_MIN_ADDR`, ENOMEM where the kernel's memory or the program break is.
+fn placeable(start: u64, end: u64) -> Result<(), Errno> {
+    if start < MMAP_MIN_ADDR {
+        return Err(Errno::EPERM);
+    }
+    if end <= low_window_end() || (start >= BRK_LIMIT && end <= USER_TOP) {
+        Ok(())
+    } else {
+        Err(Errno::ENOMEM)
+    }
+}
+
+/// Take the kernel's identity mapping out of the part of `[start, end)` in the low window, before
+/// service pages go there (the frames behind it are low RAM, never allocated, so nothing is
+/// freed). Pages already taken out, or the service's, are left alone.
+#[cfg(target_os = "none")]
+fn claim_low_window(start: u64, end: u64) {
+    use ferrite_libos::mm;
+    let mut removed = false;
+    let mut page = start;
+    while page < end.min(low_window_end()) {
+        if mm::page_flags(page).is_some_and(|flags| flags & USER == 0) {
+            mm::unmap_guard_page(page);
+            removed = true;
+        }
+        page += PAGE;
+    }
+    if removed {
+        // No CPU may keep using the identity translation (the kernel's copies to the service
+        // would write low RAM instead of faulting).
+        mm::tlb::shootdown();
+    }
+}
+
+#[cfg(not(target_os = "none"))]
+fn claim_low_window(_start: u64, _end: u64) {}
+
+/// Where a mapping of `len` bytes without MAP_FIXED goes: at `hint` when that range is free and
+/// placeable (as Linux honours a hint), else the lowest free range at or above it in the mmap
+/// region.
+fn place(areas: &VmaSet, hint: u64, len: u64) -> Result<u64, Errno> {
+    let hint = hint & !(PAGE - 1);
+    if hint != 0 {
+        let at = hint.max(MMAP_MIN_ADDR);
+        if let Some(end) = at.checked_add(len)
+            && placeable(at, end).is_ok()
+            && !areas.overlaps(at, end)
+        {
+            return Ok(at);
+        }
+    }
+    areas.find_free(len, hint).ok_or(Errno::ENOMEM)
+}
+
+/// Remove the areas in `[start, end)` and free what backs them.
+fn unmap_areas(areas: &mut VmaSet, start: u64, end: u64) {
+    for piece in areas.remove(start, end) {
+        backend::unmap(piece.start, piece.end - piece.start);
+    }
+}
 
 struct ServiceMemory {
     areas: VmaSet,
@@ -111,23 +193,18 @@ pub fn map_anonymous(
     let mut memory = MEMORY.lock();
     let start = if fixed {
         let end = hint.checked_add(len).ok_or(Errno::ENOMEM)?;
-        if !memory.areas.contains_range(hint, end) {
-            return Err(Errno::ENOMEM);
-        }
+        placeable(hint, end)?;
         if memory.areas.overlaps(hint, end) {
             if noreplace {
                 return Err(Errno::EEXIST);
             }
-            memory.areas.remove(hint, end);
-            backend::unmap(hint, len);
+            unmap_areas(&mut memory.areas, hint, end);
         }
         hint
     } else {
-        memory
-            .areas
-            .find_free(len, hint & !(PAGE - 1))
-            .ok_or(Errno::ENOMEM)?
+        place(&memory.areas, hint, len)?
     };
+    claim_low_window(start, start + len);
     populate(start, start + len, prot, lazy)?;
     memory.areas.insert(Vma {
         start,
@@ -284,10 +361,7 @@ pub fn sys_munmap(f: &mut SyscallFrame) -> SysResult {
     if len == 0 {
         return Err(Errno::EINVAL);
     }
-    let mut memory = MEMORY.lock();
-    for piece in memory.areas.remove(addr, addr + len) {
-        backend::unmap(piece.start, piece.end - piece.start);
-    }
+    unmap_areas(&mut MEMORY.lock().areas, addr, addr + len);
     Ok(0)
 }
 
@@ -330,32 +404,62 @@ pub fn sys_mprotect(f: &mut SyscallFrame) -> SysResult {
 }
 
 pub fn sys_mremap(f: &mut SyscallFrame) -> SysResult {
-    let (old, old_len, new_len, flags) = (f.arg(0), f.arg(1), f.arg(2), f.arg(3) as u32);
-    if old % PAGE != 0 || flags & !(abi::MREMAP_MAYMOVE | abi::MREMAP_FIXED) != 0 {
-        return Err(Errno::EINVAL);
-    }
-    if flags & abi::MREMAP_FIXED != 0 {
+    let (old, old_len, new_len, flags, new_addr) =
+        (f.arg(0), f.arg(1), f.arg(2), f.arg(3) as u32, f.arg(4));
+    let (may_move, fixed, dont_unmap) = (
+        flags & abi::MREMAP_MAYMOVE != 0,
+        flags & abi::MREMAP_FIXED != 0,
+        flags & abi::MREMAP_DONTUNMAP != 0,
+    );
+    // Linux's checks (6.x `check_mremap_params`), in its order.
+    if flags & !(abi::MREMAP_MAYMOVE | abi::MREMAP_FIXED | abi::MREMAP_DONTUNMAP) != 0
+        || !old.is_multiple_of(PAGE)
+    {
         return Err(Errno::EINVAL);
     }
     let old_len = page_round_up(old_len).ok_or(Errno::EINVAL)?;
     let new_len = page_round_up(new_len).ok_or(Errno::EINVAL)?;
-    if new_len == 0 || old_len == 0 {
+    if new_len == 0 || new_len > USER_TOP || new_addr > USER_TOP - new_len {
+        return Err(Errno::EINVAL);
+    }
+    if (fixed || dont_unmap)
+        && (!new_addr.is_multiple_of(PAGE)
+            || !may_move
+            || (dont_unmap && old_len != new_len)
+            || (old.saturating_add(old_len) > new_addr && new_addr + new_len > old))
+    {
         return Err(Errno::EINVAL);
     }
     let mut memory = MEMORY.lock();
+    if memory.areas.find(old).is_none() {
+        return Err(Errno::EFAULT);
+    }
+    if fixed || dont_unmap {
+        return remap_to(
+            &mut memory.areas,
+            old,
+            old_len,
+            new_addr,
+            new_len,
+            fixed,
+            dont_unmap,
+        );
+    }
+    if old_len == 0 {
+        // Linux's "duplicate a shared mapping": private mappings only here.
+        return Err(Errno::EINVAL);
+    }
     let area = *memory.areas.find(old).ok_or(Errno::EFAULT)?;
-    if area.end < old + old_len {
+    if area.end < old.saturating_add(old_len) {
         return Err(Errno::EFAULT);
     }
     if new_len <= old_len {
-        for piece in memory.areas.remove(old + new_len, old + old_len) {
-            backend::unmap(piece.start, piece.end - piece.start);
-        }
+        unmap_areas(&mut memory.areas, old + new_len, old + old_len);
         return Ok(old as i64);
     }
-    let grow_end = old + new_len;
-    if memory.areas.contains_range(old, grow_end) && !memory.areas.overlaps(old + old_len, grow_end)
-    {
+    let grow_end = old.checked_add(new_len).ok_or(Errno::ENOMEM)?;
+    if placeable(old, grow_end).is_ok() && !memory.areas.overlaps(old + old_len, grow_end) {
+        claim_low_window(old + old_len, grow_end);
         populate(old + old_len, grow_end, area.prot, area.lazy)?;
         memory.areas.insert(Vma {
             start: old + old_len,
@@ -365,18 +469,78 @@ pub fn sys_mremap(f: &mut SyscallFrame) -> SysResult {
         memory.areas.protect(old, grow_end, area.prot); // merges the two areas
         return Ok(old as i64);
     }
-    if flags & abi::MREMAP_MAYMOVE == 0 {
+    if !may_move {
         return Err(Errno::ENOMEM);
     }
-    // Move: the page-table entries go to the new place (no copy), then the rest is added.
     let new = memory.areas.find_free(new_len, 0).ok_or(Errno::ENOMEM)?;
+    move_area(&mut memory.areas, area, old, old_len, new, new_len, false)
+}
+
+/// `mremap` with MREMAP_FIXED (to `new_addr`, replacing what is there) or MREMAP_DONTUNMAP (the
+/// old range stays mapped, its pages empty), as Linux's `mremap_to`; the arguments are checked.
+fn remap_to(
+    areas: &mut VmaSet,
+    old: u64,
+    old_len: u64,
+    new_addr: u64,
+    new_len: u64,
+    fixed: bool,
+    dont_unmap: bool,
+) -> SysResult {
+    let mut old_len = old_len;
+    if fixed {
+        placeable(new_addr, new_addr + new_len)?;
+        unmap_areas(areas, new_addr, new_addr + new_len);
+    }
+    if old_len > new_len {
+        unmap_areas(areas, old + new_len, old.saturating_add(old_len));
+        old_len = new_len;
+    }
+    let area = *areas.find(old).ok_or(Errno::EFAULT)?;
+    if old_len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if old_len > area.end - old {
+        return Err(Errno::EFAULT);
+    }
+    let new = if fixed {
+        new_addr
+    } else {
+        place(areas, new_addr, new_len)?
+    };
+    move_area(areas, area, old, old_len, new, new_len, dont_unmap)
+}
+
+/// Move `[old, old+old_len)` of `area` to `new` (a free, placeable range of `new_len` bytes):
+/// the page-table entries go (no copy), the rest of the new range is backed as the area is.
+/// With `keep_old` (MREMAP_DONTUNMAP) the old range stays an area whose pages read as zeros.
+fn move_area(
+    areas: &mut VmaSet,
+    area: Vma,
+    old: u64,
+    old_len: u64,
+    new: u64,
+    new_len: u64,
+    keep_old: bool,
+) -> SysResult {
+    claim_low_window(new, new + new_len);
     backend::move_range(old, new, old_len).map_err(map_error)?;
-    for _piece in memory.areas.remove(old, old + old_len) {}
+    let old_pieces = areas.remove(old, old + old_len);
+    if keep_old {
+        // The old range stays, without frames: lazy from now on, so its pages read as zeros and
+        // get frames when touched.
+        for piece in old_pieces {
+            areas.insert(Vma {
+                lazy: true,
+                ..piece
+            });
+        }
+    }
     if let Err(e) = populate(new + old_len, new + new_len, area.prot, area.lazy) {
         backend::unmap(new, new_len);
         return Err(e);
     }
-    memory.areas.insert(Vma {
+    areas.insert(Vma {
         start: new,
         end: new + new_len,
         ..area
@@ -454,8 +618,7 @@ pub fn sys_mincore(f: &mut SyscallFrame) -> SysResult {
     if !MEMORY.lock().areas.fully_mapped(addr, addr + len) {
         return Err(Errno::ENOMEM);
     }
-    let out = crate::uaccess::slice_mut(f.arg(2), pages)?;
-    out.fill(1); // anonymous memory is always resident
+    crate::uaccess::fill(f.arg(2), pages, 1)?; // anonymous memory is always resident
     Ok(0)
 }
 

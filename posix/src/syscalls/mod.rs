@@ -39,11 +39,11 @@ macro_rules! entries {
 }
 
 entries! {
-    0 read => io::sys_read, "console (fds 0-2)";
-    1 write => io::sys_write, "console (fds 0-2)";
+    0 read => io::sys_read, "";
+    1 write => io::sys_write, "";
     3 close => io::sys_close, "";
-    5 fstat => io::sys_fstat, "console fds";
-    8 lseek => io::sys_lseek, "ESPIPE on the console";
+    5 fstat => io::sys_fstat, "";
+    8 lseek => io::sys_lseek, "";
     9 mmap => memory::sys_mmap, "anonymous private/shared; MAP_NORESERVE areas get frames on first touch; file mappings: ENODEV";
     10 mprotect => memory::sys_mprotect, "";
     11 munmap => memory::sys_munmap, "";
@@ -51,11 +51,13 @@ entries! {
     13 rt_sigaction => signal::sys_rt_sigaction, "";
     14 rt_sigprocmask => signal::sys_rt_sigprocmask, "";
     15 rt_sigreturn => signal::sys_rt_sigreturn, "";
-    16 ioctl => io::sys_ioctl, "TIOCGWINSZ, TCGETS, FIONREAD, FIONBIO on the console";
-    17 pread64 => io::sys_pread64, "ESPIPE on the console";
-    18 pwrite64 => io::sys_pwrite64, "ESPIPE on the console";
+    16 ioctl => io::sys_ioctl, "FIONBIO, FIOASYNC, FIOCLEX, FIONCLEX on every fd; TIOCGWINSZ, TCGETS, FIONREAD on the console";
+    17 pread64 => io::sys_pread64, "";
+    18 pwrite64 => io::sys_pwrite64, "";
     19 readv => io::sys_readv, "";
     20 writev => io::sys_writev, "";
+    32 dup => io::sys_dup, "";
+    33 dup2 => io::sys_dup2, "";
     24 sched_yield => process::sys_sched_yield, "";
     25 mremap => memory::sys_mremap, "grow in place or move (page-table entries move, no copy)";
     26 msync => memory::sys_msync, "anonymous memory: nothing to write back";
@@ -71,7 +73,7 @@ entries! {
     60 exit => process::sys_exit, "";
     62 kill => signal::sys_kill, "own process only";
     63 uname => info::sys_uname, "";
-    72 fcntl => io::sys_fcntl, "F_GETFD/F_SETFD/F_GETFL/F_SETFL on the console";
+    72 fcntl => io::sys_fcntl, "";
     96 gettimeofday => time::sys_gettimeofday, "";
     97 getrlimit => info::sys_getrlimit, "";
     98 getrusage => time::sys_getrusage, "";
@@ -114,10 +116,16 @@ entries! {
     234 tgkill => signal::sys_tgkill, "";
     273 set_robust_list => process::sys_set_robust_list, "";
     274 get_robust_list => process::sys_get_robust_list, "";
+    292 dup3 => io::sys_dup3, "";
+    295 preadv => io::sys_preadv, "";
+    296 pwritev => io::sys_pwritev, "";
     302 prlimit64 => info::sys_prlimit64, "own process only";
     309 getcpu => info::sys_getcpu, "";
     318 getrandom => info::sys_getrandom, "RDRAND/RDSEED";
     325 mlock2 => memory::sys_mlock, "accepted: nothing is paged out";
+    327 preadv2 => io::sys_preadv2, "RWF_NOWAIT/RWF_APPEND: EOPNOTSUPP";
+    328 pwritev2 => io::sys_pwritev2, "RWF_NOWAIT/RWF_APPEND: EOPNOTSUPP";
+    436 close_range => io::sys_close_range, "";
 }
 
 /// Highest system-call number the table can hold.

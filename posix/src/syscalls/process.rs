@@ -198,17 +198,16 @@ pub fn sys_prctl(f: &mut SyscallFrame) -> SysResult {
     const PR_GET_NAME: u64 = 16;
     match f.arg(0) {
         PR_SET_NAME => {
-            let name = uaccess::c_string(f.arg(1), 4096)?;
+            // As Linux: at most 15 bytes are read; a longer name is cut.
+            let name = uaccess::c_bytes(f.arg(1), 15)?;
             let mut stored = [0u8; 16];
-            for (slot, b) in stored.iter_mut().zip(name.bytes().take(15)) {
-                *slot = b;
-            }
+            stored[..name.len()].copy_from_slice(&name);
             sched::current().posix.lock().name = stored;
             Ok(0)
         }
         PR_GET_NAME => {
             let name = sched::current().posix.lock().name;
-            uaccess::slice_mut(f.arg(1), 16)?.copy_from_slice(&name);
+            uaccess::write_exact(f.arg(1), &name)?;
             Ok(0)
         }
         _ => Err(Errno::EINVAL),
