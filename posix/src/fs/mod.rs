@@ -6,6 +6,19 @@ pub mod fdtable;
 pub mod file;
 pub mod wait;
 
+// File kinds and services, each in its own module:
+pub mod devfs; // /dev
+pub mod epoll;
+pub mod eventfd;
+pub mod locks; // fcntl record locks and flock
+pub mod pipe;
+pub mod procfs; // /proc and /sys
+pub mod rootfs; // the image's cpio archive and the /etc defaults, unpacked at boot
+pub mod signalfd;
+pub mod timerfd;
+pub mod tmpfs;
+pub mod vfs; // path lookup, the mount table, the current directory
+
 use crate::abi;
 use file::OpenFile;
 
