@@ -33,6 +33,11 @@ pub const WORKLOADS: &[&str] = &[
     "malloc_mt",
     "mmap",
     "pagefault",
+    "fileio",
+    "openclose",
+    "pipe",
+    "eventfd",
+    "epoll",
     "parallel",
 ];
 
@@ -46,6 +51,11 @@ pub const MICRO: &[(&str, u32)] = &[
     ("malloc", 1),
     ("mmap", 1),
     ("pagefault", 1),
+    ("fileio", 1),
+    ("openclose", 1),
+    ("pipe", 2),
+    ("eventfd", 2),
+    ("epoll", 1),
 ];
 
 /// vCPUs of the guest in `malloc_mt` (1 and 2 threads both run on it).

@@ -159,6 +159,32 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
          zeroed frame), per page, with its share of the `MADV_DONTNEED` (one call per 1024 pages) \
          that gives the pages back for the next pass; `MADV_NOHUGEPAGE`, so Linux faults 4 KiB at a time",
     ),
+    (
+        "fileio",
+        "a 4 KiB `pwrite`, then a 4 KiB `pread` of another block, cycling through a 1 MiB file in \
+         a memory file system (Ferrite's tmpfs; `/tmp` natively, the initramfs in the Linux \
+         guest), per write+read pair",
+    ),
+    (
+        "openclose",
+        "`open` + `close` of an existing file two path components deep in a memory file system, \
+         per pair",
+    ),
+    (
+        "pipe",
+        "a writer thread on CPU 1 streams 64 KiB writes into a pipe read by a thread on CPU 0, \
+         per 64 KiB moved",
+    ),
+    (
+        "eventfd",
+        "ping-pong through two eventfds between threads on CPU 0 and CPU 1 (blocking reads), per \
+         round trip",
+    ),
+    (
+        "epoll",
+        "`epoll_wait` (timeout 0) on a set of 10,000 idle eventfds and one readable one \
+         (level-triggered), per call",
+    ),
 ];
 
 const HEADLINE_NAMES: &[(&str, &str)] = &[
@@ -170,6 +196,11 @@ const HEADLINE_NAMES: &[(&str, &str)] = &[
     ("malloc", "malloc + free"),
     ("mmap", "4 KiB mmap + touch + munmap"),
     ("pagefault", "page fault (first touch, `MAP_NORESERVE`)"),
+    ("fileio", "4 KiB file write + read (tmpfs)"),
+    ("openclose", "open + close"),
+    ("pipe", "pipe, 64 KiB across CPUs"),
+    ("eventfd", "eventfd round trip across CPUs"),
+    ("epoll", "epoll_wait, 10,000 idle fds + 1 ready"),
 ];
 
 /// The whole page.
