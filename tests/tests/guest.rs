@@ -29,6 +29,7 @@ const MEMORY: Program = Program::c("memory", "memory.c");
 const MEMORY_STORM: Program = Program::c("memory_storm", "memory_storm.c");
 const CXX_NEW_DELETE: Program = Program::cxx("cxx_new_delete", "cxx_new_delete.cpp");
 const UACCESS: Program = Program::c("uaccess", "uaccess.c");
+const PIPES: Program = Program::c("pipes", "pipes.c");
 
 const FORTIFY: &[&str] = &["-D_FORTIFY_SOURCE=2", "-O2"];
 
@@ -204,6 +205,19 @@ guest_cases! {
     sync_barrier_light: case(SYNC).args(&["barrier", "light"]);
     sync_semaphore_light: case(SYNC).args(&["sem", "light"]);
     cxx_condition_variable_light: case(CXX_THREADS).args(&["condvar", "light"]);
+    // Pipes, eventfd, timerfd, signalfd (issue 5); the thread cases again on 2 CPUs (tcg2::).
+    pipes_transfer_8mib_between_threads: case(PIPES).args(&["transfer"]);
+    pipes_pipe_buf_writes_are_atomic: case(PIPES).args(&["atomic"]);
+    pipes_eof: case(PIPES).args(&["eof"]);
+    pipes_errors_and_stat: case(PIPES).args(&["errors"]);
+    pipes_epipe_with_sigpipe_ignored_or_blocked: case(PIPES).args(&["epipe"]);
+    pipes_sigpipe_kills: case(PIPES).args(&["sigpipe"]).status(128 + 13);
+    pipes_sigpipe_handler: case(PIPES).args(&["sigpipe-handler"]);
+    pipes_nonblocking_and_merged_writes: case(PIPES).args(&["nonblock"]);
+    pipes_sizes: case(PIPES).args(&["sizes"]);
+    pipes_blocking_woken_by_other_thread: case(PIPES).args(&["wake"]);
+    pipes_packet_mode: case(PIPES).args(&["packets"]);
+    pipes_partial_copies_on_faults: case(PIPES).args(&["faults"]);
 }
 
 // A representative subset on microvm under KVM (PVM here: the kernel's code is emulated, the

@@ -52,6 +52,6 @@ pub fn record_locks(_file: &OpenFile, _cmd: u32, _arg: u64) -> crate::errno::Sys
 }
 
 /// F_GETPIPE_SZ/F_SETPIPE_SZ: EBADF for anything but a pipe, as Linux.
-pub fn pipe_size(_file: &OpenFile, _cmd: u32, _arg: u64) -> crate::errno::SysResult {
-    Err(crate::errno::Errno::EBADF)
+pub fn pipe_size(file: &OpenFile, cmd: u32, arg: u64) -> crate::errno::SysResult {
+    pipe::pipe_size(file, cmd, arg)
 }

@@ -301,6 +301,12 @@ pub fn send_to_process(sig: u64) {
     }
 }
 
+/// Hook for pipes (fs::pipe): a write with no readers sends SIGPIPE to the writing thread, as
+/// Linux's `send_sig(SIGPIPE, current, 0)`; delivered (or ignored) as the call returns.
+pub fn send_sigpipe_to_current() {
+    let _ = send(&sched::current_arc(), abi::SIGPIPE as u64, true);
+}
+
 /// Send `sig` to `target` (a thread of the service): it becomes pending there and is delivered as
 /// that thread next returns from a system call; a blocking call it is waiting in ends with EINTR.
 fn send(
