@@ -30,6 +30,7 @@ const MEMORY_STORM: Program = Program::c("memory_storm", "memory_storm.c");
 const CXX_NEW_DELETE: Program = Program::cxx("cxx_new_delete", "cxx_new_delete.cpp");
 const UACCESS: Program = Program::c("uaccess", "uaccess.c");
 const PIPES: Program = Program::c("pipes", "pipes.c");
+const EVENTFDS: Program = Program::c("eventfds", "eventfds.c");
 
 const FORTIFY: &[&str] = &["-D_FORTIFY_SOURCE=2", "-O2"];
 
@@ -218,6 +219,16 @@ guest_cases! {
     pipes_blocking_woken_by_other_thread: case(PIPES).args(&["wake"]);
     pipes_packet_mode: case(PIPES).args(&["packets"]);
     pipes_partial_copies_on_faults: case(PIPES).args(&["faults"]);
+    eventfd_counter: case(EVENTFDS).args(&["counter"]);
+    eventfd_semaphore: case(EVENTFDS).args(&["semaphore"]);
+    eventfd_errors: case(EVENTFDS).args(&["errors"]);
+    eventfd_blocking_woken_by_other_thread: case(EVENTFDS).args(&["block"]);
+    timerfd_one_shot_relative_absolute_disarmed: case(EVENTFDS).args(&["timer-oneshot"]);
+    timerfd_periodic_ticks: case(EVENTFDS).args(&["timer-periodic"]);
+    timerfd_errors: case(EVENTFDS).args(&["timer-errors"]);
+    signalfd_reads_blocked_signals: case(EVENTFDS).args(&["signalfd"]);
+    signalfd_blocking_read_woken_by_other_thread: case(EVENTFDS).args(&["signalfd-block"]);
+    signalfd_errors: case(EVENTFDS).args(&["signalfd-errors"]);
 }
 
 // A representative subset on microvm under KVM (PVM here: the kernel's code is emulated, the

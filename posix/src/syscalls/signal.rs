@@ -307,6 +307,53 @@ pub fn send_sigpipe_to_current() {
     let _ = send(&sched::current_arc(), abi::SIGPIPE as u64, true);
 }
 
+// ---- Hooks for signalfd (fs::signalfd) ----
+
+/// Take `thread`'s lowest pending signal in `mask` (only ones sent with kill and blocked there,
+/// unless `own`): (signal, sent with kill).
+fn take_pending(thread: &thread::Thread, mask: u64, own: bool) -> Option<(u64, bool)> {
+    let mut state = thread.posix.lock();
+    let mut ready = state.pending_signals & mask;
+    if !own {
+        ready &= state.pending_from_kill & state.signal_mask;
+    }
+    if ready == 0 {
+        return None;
+    }
+    let sig = ready.trailing_zeros() as u64 + 1;
+    state.pending_signals &= !bit(sig);
+    let from_kill = state.pending_from_kill & bit(sig) != 0;
+    state.pending_from_kill &= !bit(sig);
+    Some((sig, from_kill))
+}
+
+fn kill_sent_elsewhere(mask: u64) -> Option<alloc::sync::Arc<thread::Thread>> {
+    thread::find_first(|t| {
+        let s = t.posix.lock();
+        s.pending_signals & s.pending_from_kill & s.signal_mask & mask != 0
+    })
+}
+
+/// A signalfd read: dequeue the lowest signal of `mask` pending for the current thread, else
+/// one sent to the process with kill that waits, blocked, on another thread (Linux's shared
+/// pending set). Returns (signal, si_code, sender's pid).
+pub fn dequeue_for_signalfd(mask: u64) -> Option<(u64, i32, u32)> {
+    let (sig, from_kill) = take_pending(sched::current(), mask, true)
+        .or_else(|| take_pending(&*kill_sent_elsewhere(mask)?, mask, false))?;
+    let code = if from_kill {
+        sigframe::SI_USER
+    } else {
+        sigframe::SI_TKILL
+    };
+    Some((sig, code, thread::MAIN_TID))
+}
+
+/// Whether a signalfd read with `mask` would find a signal now.
+pub fn pending_for_signalfd(mask: u64) -> bool {
+    let own = sched::current().posix.lock().pending_signals & mask;
+    own != 0 || kill_sent_elsewhere(mask).is_some()
+}
+
 /// Send `sig` to `target` (a thread of the service): it becomes pending there and is delivered as
 /// that thread next returns from a system call; a blocking call it is waiting in ends with EINTR.
 fn send(
@@ -336,6 +383,8 @@ fn send(
         }
         state.signal_mask & bit(sig) == 0
     };
+    // Hook for signalfd: readers and pollers of signalfds re-check what is pending.
+    crate::fs::signalfd::signal_queued();
     if interrupt && !core::ptr::eq(alloc::sync::Arc::as_ptr(target), sched::current()) {
         ferrite_smp::futex::interrupt(target);
         ferrite_smp::sched::kick_thread(target);
