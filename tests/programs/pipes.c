@@ -586,6 +586,57 @@ static void poll_ends(void)
     close(fds[0]);
 }
 
+/* ---- a signal ends blocking reads and writes: EINTR (no SA_RESTART), or the count so far ---- */
+
+static void on_usr1(int sig) { (void)sig; }
+
+static void *kicker(void *arg)
+{
+    sleep_ms(50);
+    CHECK(pthread_kill(*(pthread_t *)arg, SIGUSR1) == 0);
+    return NULL;
+}
+
+static void eintr(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1; /* no SA_RESTART */
+    CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+    pthread_t self = pthread_self();
+    int fds[2];
+    static char buf[100000];
+    CHECK(pipe(fds) == 0);
+
+    pthread_t t = start(kicker, &self);
+    errno = 0;
+    ssize_t r = read(fds[0], buf, 1);
+    printf("blocked read: %zd %s\n", r, errno == EINTR ? "EINTR" : "other");
+    pthread_join(t, NULL);
+
+    t = start(kicker, &self);
+    r = write(fds[1], buf, sizeof buf);
+    printf("blocked write of %zu after filling the pipe: %zd\n", sizeof buf, r);
+    pthread_join(t, NULL);
+
+    t = start(kicker, &self);
+    errno = 0;
+    r = write(fds[1], buf, 1);
+    printf("blocked write into a full pipe: %zd %s\n", r, errno == EINTR ? "EINTR" : "other");
+    pthread_join(t, NULL);
+    close(fds[0]);
+    close(fds[1]);
+
+    int efd = eventfd(0, 0);
+    uint64_t v;
+    t = start(kicker, &self);
+    errno = 0;
+    r = read(efd, &v, 8);
+    printf("blocked eventfd read: %zd %s\n", r, errno == EINTR ? "EINTR" : "other");
+    pthread_join(t, NULL);
+    close(efd);
+}
+
 int main(int argc, char **argv)
 {
     if (MODE_IS("transfer"))
@@ -612,6 +663,8 @@ int main(int argc, char **argv)
         packets();
     else if (MODE_IS("faults"))
         faults();
+    else if (MODE_IS("eintr"))
+        eintr();
     else if (MODE_IS("poll"))
         poll_ends();
     else {

@@ -219,6 +219,7 @@ guest_cases! {
     pipes_blocking_woken_by_other_thread: case(PIPES).args(&["wake"]);
     pipes_packet_mode: case(PIPES).args(&["packets"]);
     pipes_partial_copies_on_faults: case(PIPES).args(&["faults"]);
+    pipes_signal_interrupts_blocking: case(PIPES).args(&["eintr"]);
     eventfd_counter: case(EVENTFDS).args(&["counter"]);
     eventfd_semaphore: case(EVENTFDS).args(&["semaphore"]);
     eventfd_errors: case(EVENTFDS).args(&["errors"]);
@@ -294,6 +295,14 @@ boot_cases!(tcg2, Tcg, cpus = 2:
     uaccess_race_write_with_remap,
     uaccess_race_read_with_remap,
     uaccess_race_getrandom_with_unmap,
+    // Pipes, eventfd, timerfd, signalfd (issue 5): across CPUs.
+    pipes_transfer_8mib_between_threads,
+    pipes_pipe_buf_writes_are_atomic,
+    pipes_blocking_woken_by_other_thread,
+    pipes_signal_interrupts_blocking,
+    eventfd_blocking_woken_by_other_thread,
+    timerfd_periodic_ticks,
+    signalfd_blocking_read_woken_by_other_thread,
 );
 boot_cases!(tcg4, Tcg, cpus = 4:
     threads_create_join_detach,
