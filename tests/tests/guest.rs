@@ -31,6 +31,8 @@ const CXX_NEW_DELETE: Program = Program::cxx("cxx_new_delete", "cxx_new_delete.c
 const UACCESS: Program = Program::c("uaccess", "uaccess.c");
 const PIPES: Program = Program::c("pipes", "pipes.c");
 const EVENTFDS: Program = Program::c("eventfds", "eventfds.c");
+const POLL: Program = Program::c("poll", "poll.c");
+const EPOLL: Program = Program::c("epoll", "epoll.c");
 
 const FORTIFY: &[&str] = &["-D_FORTIFY_SOURCE=2", "-O2"];
 
@@ -230,6 +232,25 @@ guest_cases! {
     signalfd_reads_blocked_signals: case(EVENTFDS).args(&["signalfd"]);
     signalfd_blocking_read_woken_by_other_thread: case(EVENTFDS).args(&["signalfd-block"]);
     signalfd_errors: case(EVENTFDS).args(&["signalfd-errors"]);
+    // poll, select, epoll (issue 5); the thread cases again on 2 CPUs (tcg2::).
+    poll_basics: case(POLL).args(&["basics"]);
+    poll_select_timeouts_not_early: case(POLL).args(&["timeout"]);
+    select_basics_and_errors: case(POLL).args(&["select"]);
+    select_fd_setsize_and_beyond: case(POLL).args(&["select_big"]);
+    poll_ppoll_pselect_signal_masks: case(POLL).args(&["sigmask"]);
+    poll_select_woken_by_other_thread: case(POLL).args(&["wake"]);
+    epoll_level_edge_oneshot_table: case(EPOLL).args(&["table"]);
+    epoll_hangup_and_error_events: case(EPOLL).args(&["hup"]);
+    epoll_ctl_and_wait_errors: case(EPOLL).args(&["ctl_errors"]);
+    epoll_nested_instances: case(EPOLL).args(&["nested"]);
+    epoll_closed_file_leaves_the_set: case(EPOLL).args(&["close"]);
+    epoll_threads_level_triggered: case(EPOLL).args(&["threads_lt"]);
+    epoll_threads_edge_triggered: case(EPOLL).args(&["threads_et"]);
+    epoll_threads_oneshot: case(EPOLL).args(&["threads_oneshot"]);
+    epoll_exclusive_wakes_one: case(EPOLL).args(&["exclusive"]);
+    epoll_10000_fds_one_active: case(EPOLL).args(&["many"]);
+    epoll_timeouts_not_early: case(EPOLL).args(&["timeout"]);
+    epoll_pwait_signal_masks: case(EPOLL).args(&["sigmask"]);
 }
 
 // A representative subset on microvm under KVM (PVM here: the kernel's code is emulated, the
@@ -303,6 +324,12 @@ boot_cases!(tcg2, Tcg, cpus = 2:
     eventfd_blocking_woken_by_other_thread,
     timerfd_periodic_ticks,
     signalfd_blocking_read_woken_by_other_thread,
+    poll_ppoll_pselect_signal_masks,
+    poll_select_woken_by_other_thread,
+    epoll_threads_level_triggered,
+    epoll_threads_edge_triggered,
+    epoll_threads_oneshot,
+    epoll_exclusive_wakes_one,
 );
 boot_cases!(tcg4, Tcg, cpus = 4:
     threads_create_join_detach,
