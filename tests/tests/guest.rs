@@ -232,6 +232,10 @@ guest_cases! {
     signalfd_reads_blocked_signals: case(EVENTFDS).args(&["signalfd"]);
     signalfd_blocking_read_woken_by_other_thread: case(EVENTFDS).args(&["signalfd-block"]);
     signalfd_errors: case(EVENTFDS).args(&["signalfd-errors"]);
+    pipes_poll_readiness: case(PIPES).args(&["poll"]);
+    eventfd_poll_readiness: case(EVENTFDS).args(&["poll"]);
+    timerfd_poll_readiness: case(EVENTFDS).args(&["timer-poll"]);
+    signalfd_poll_readiness: case(EVENTFDS).args(&["signalfd-poll"]);
     // poll, select, epoll (issue 5); the thread cases again on 2 CPUs (tcg2::).
     poll_basics: case(POLL).args(&["basics"]);
     poll_select_timeouts_not_early: case(POLL).args(&["timeout"]);
