@@ -355,6 +355,7 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
     });
     console::configure(mode, winsize);
     crate::fs::install_stdio();
+    crate::fs::tmpfs::init_root();
     crate::syscalls::set_trace(line.option("trace") == Some("syscalls"));
     crate::MEMORY_REPORT.store(line.flag("memreport"), Ordering::Relaxed);
     if let Some(h) = line.option("hostname") {

@@ -21,6 +21,17 @@ errnos!(
     EROFS, EPIPE, ERANGE, ENOSYS, EOPNOTSUPP, ETIMEDOUT,
 );
 
+// Files (issue 5, VFS).
+errnos!(
+    ENOTEMPTY,
+    ELOOP,
+    ENAMETOOLONG,
+    EXDEV,
+    EOVERFLOW,
+    EMLINK,
+    ETXTBSY
+);
+
 /// Convert a dispatcher result into the register value the service sees.
 pub fn to_return_value(result: SysResult) -> i64 {
     match result {

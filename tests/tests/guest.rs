@@ -29,7 +29,10 @@ const MEMORY: Program = Program::c("memory", "memory.c");
 const MEMORY_STORM: Program = Program::c("memory_storm", "memory_storm.c");
 const CXX_NEW_DELETE: Program = Program::cxx("cxx_new_delete", "cxx_new_delete.cpp");
 const UACCESS: Program = Program::c("uaccess", "uaccess.c");
+const ROOTFS: Program = Program::c("rootfs", "rootfs.c").rootfs("basic");
+const PROCDEV: Program = Program::c("procdev", "procdev.c");
 const PIPES: Program = Program::c("pipes", "pipes.c");
+const FS: Program = Program::c("fs", "fs.c");
 const EVENTFDS: Program = Program::c("eventfds", "eventfds.c");
 const POLL: Program = Program::c("poll", "poll.c");
 const EPOLL: Program = Program::c("epoll", "epoll.c");
@@ -148,6 +151,21 @@ guest_cases! {
     uaccess_map_fixed_low_addresses: case(UACCESS).args(&["map-low"]);
     uaccess_mremap_fixed: case(UACCESS).args(&["mremap-fixed"]);
 
+    // The root file system packed into the image (tests/rootfs/basic; natively read through
+    // $FT_ROOT), /proc, /sys, /dev and the /etc defaults (issue 5).
+    rootfs_files_links_modes_times: case(ROOTFS).args(&["files"]);
+    rootfs_directory_listing: case(ROOTFS).args(&["listing"]);
+    rootfs_etc_file_replaces_default: case(ROOTFS).args(&["etc"]);
+    proc_cpu_counts_agree: case(PROCDEV).args(&["cpus"]);
+    proc_meminfo_uptime_loadavg: case(PROCDEV).args(&["meminfo"]);
+    proc_self_maps: case(PROCDEV).args(&["maps"]);
+    proc_self_fd_links: case(PROCDEV).args(&["fd"]);
+    proc_self_status_and_stat: case(PROCDEV).args(&["status"]);
+    proc_misc_cmdline_environ_exe: case(PROCDEV).args(&["misc", "one", "two words"])
+        .env(&[("FT_PROCDEV", "present")]);
+    dev_null_zero_full_random: case(PROCDEV).args(&["dev"]);
+    etc_defaults_passwd_group_hosts: case(PROCDEV).args(&["etc"]);
+
     sys_getrandom: case(SYS).args(&["getrandom"]);
     sys_uname: case(SYS).args(&["uname"]);
     sys_unknown_syscall_enosys: case(SYS).args(&["enosys"])
@@ -256,6 +274,21 @@ guest_cases! {
     epoll_timeouts_not_early: case(EPOLL).args(&["timeout"]);
     epoll_pwait_signal_masks: case(EPOLL).args(&["sigmask"]);
 }
+    // Files (issue 5): the VFS and tmpfs, checked against Linux on the host's file system.
+    fs_basic: case(FS).args(&["basic"]);
+    fs_rename: case(FS).args(&["rename"]);
+    fs_unlink_open: case(FS).args(&["unlink-open"]);
+    fs_dirs: case(FS).args(&["dirs"]);
+    fs_links: case(FS).args(&["links"]);
+    fs_errors: case(FS).args(&["errors"]);
+    fs_sparse: case(FS).args(&["sparse"]);
+    fs_times: case(FS).args(&["times"]);
+    fs_locks: case(FS).args(&["locks"]);
+    fs_cwd: case(FS).args(&["cwd"]);
+    fs_rlimit_nofile: case(FS).args(&["rlimit-nofile"]);
+    fs_threads: case(FS).args(&["threads"]);
+    fs_copy: case(FS).args(&["copy"]);
+    fs_misc: case(FS).args(&["misc"]);
 
 // A representative subset on microvm under KVM (PVM here: the kernel's code is emulated, the
 // service's runs natively, so syscall entry/exit and fault paths behave differently).
@@ -335,6 +368,11 @@ boot_cases!(tcg2, Tcg, cpus = 2:
     epoll_threads_oneshot,
     epoll_exclusive_wakes_one,
 );
+    // Files: threads writing their own files and one shared file at once.
+    fs_threads,
+    // /proc and /sys on 2 CPUs: the CPU counts agree.
+    proc_cpu_counts_agree,
+    proc_self_status_and_stat,
 boot_cases!(tcg4, Tcg, cpus = 4:
     threads_create_join_detach,
     threads_1000_in_batches,

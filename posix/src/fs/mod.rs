@@ -47,8 +47,8 @@ pub fn install_stdio() {
 }
 
 /// fcntl's record locks (F_GETLK, F_SETLK, F_SETLKW and the F_OFD_ variants).
-pub fn record_locks(_file: &OpenFile, _cmd: u32, _arg: u64) -> crate::errno::SysResult {
-    Err(crate::errno::Errno::EINVAL)
+pub fn record_locks(file: &OpenFile, cmd: u32, arg: u64) -> crate::errno::SysResult {
+    locks::fcntl(file, cmd, arg)
 }
 
 /// F_GETPIPE_SZ/F_SETPIPE_SZ: EBADF for anything but a pipe, as Linux.

@@ -33,12 +33,15 @@
 
 use alloc::string::String;
 use alloc::sync::Arc;
-use alloc::vec::Vec;
 use core::any::Any;
 
 use crate::abi;
 use crate::errno::Errno;
 use crate::fs::file::FileOps;
+
+#[path = "vfs_path.rs"]
+mod path;
+pub use path::*;
 
 pub type InodeRef = Arc<dyn Inode>;
 
@@ -337,35 +340,34 @@ impl FileOps for DirFile {
     }
 }
 
-// --- The API for kernel code (bodies being written; signatures are final) ---
-
-/// Mount the file system whose root is `root` at `path` (an absolute path; the directory is
-/// created in the root tmpfs when missing).
-pub fn mount(_path: &str, _root: InodeRef) -> Result<(), Errno> {
-    Err(Errno::ENOSYS)
+/// An O_PATH file: a location only (fstat, fchdir, *at calls, fd-based metadata calls).
+pub struct PathFile {
+    pub inode: InodeRef,
+    pub path: String,
 }
 
-/// The inode at absolute `path`, following symlinks.
-pub fn lookup_path(_path: &str) -> Result<InodeRef, Errno> {
-    Err(Errno::ENOSYS)
+impl FileOps for PathFile {
+    fn stat(&self) -> Result<abi::stat, Errno> {
+        self.inode.stat()
+    }
+
+    fn describe(&self) -> String {
+        self.path.clone()
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
 }
 
-/// `mkdir -p path` with `mode` for the directories it creates.
-pub fn mkdir_all(_path: &str, _mode: u32) -> Result<InodeRef, Errno> {
-    Err(Errno::ENOSYS)
-}
-
-/// Create (or replace the contents of) the regular file `path` with `data` and `mode`.
-pub fn write_file(_path: &str, _data: &[u8], _mode: u32) -> Result<(), Errno> {
-    Err(Errno::ENOSYS)
-}
-
-/// The contents of the file at `path`.
-pub fn read_file(_path: &str) -> Result<Vec<u8>, Errno> {
-    Err(Errno::ENOSYS)
-}
-
-/// Create the symlink `path` pointing at `target`.
-pub fn symlink_at(_path: &str, _target: &str) -> Result<(), Errno> {
-    Err(Errno::ENOSYS)
+/// The inode an open file refers to, for fd-based calls (fchdir, fchmod, ftruncate, dirfd).
+pub fn inode_of(file: &crate::fs::file::OpenFile) -> Option<InodeRef> {
+    let any = file.ops.as_any();
+    if let Some(d) = any.downcast_ref::<DirFile>() {
+        return Some(d.inode.clone());
+    }
+    if let Some(p) = any.downcast_ref::<PathFile>() {
+        return Some(p.inode.clone());
+    }
+    crate::fs::tmpfs::inode_of_file(any)
 }
