@@ -273,7 +273,6 @@ guest_cases! {
     epoll_10000_fds_one_active: case(EPOLL).args(&["many"]);
     epoll_timeouts_not_early: case(EPOLL).args(&["timeout"]);
     epoll_pwait_signal_masks: case(EPOLL).args(&["sigmask"]);
-}
     // Files (issue 5): the VFS and tmpfs, checked against Linux on the host's file system.
     fs_basic: case(FS).args(&["basic"]);
     fs_rename: case(FS).args(&["rename"]);
@@ -289,6 +288,7 @@ guest_cases! {
     fs_threads: case(FS).args(&["threads"]);
     fs_copy: case(FS).args(&["copy"]);
     fs_misc: case(FS).args(&["misc"]);
+}
 
 // A representative subset on microvm under KVM (PVM here: the kernel's code is emulated, the
 // service's runs natively, so syscall entry/exit and fault paths behave differently).
@@ -367,12 +367,12 @@ boot_cases!(tcg2, Tcg, cpus = 2:
     epoll_threads_edge_triggered,
     epoll_threads_oneshot,
     epoll_exclusive_wakes_one,
-);
     // Files: threads writing their own files and one shared file at once.
     fs_threads,
     // /proc and /sys on 2 CPUs: the CPU counts agree.
     proc_cpu_counts_agree,
     proc_self_status_and_stat,
+);
 boot_cases!(tcg4, Tcg, cpus = 4:
     threads_create_join_detach,
     threads_1000_in_batches,
