@@ -361,6 +361,9 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
     if let Some(h) = line.option("hostname") {
         crate::syscalls::info::set_hostname(h);
     }
+    // The image's root file system, /etc defaults, /dev, /proc, /sys (after the host name,
+    // which /etc/hosts names).
+    crate::fs::rootfs::populate();
 
     let name = image_config("name").unwrap_or("service");
     let mut args: Vec<String> = Vec::with_capacity(line.args.len() + 1);
@@ -453,6 +456,18 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
         watch_main();
     }
     start_scheduler(cpus.as_ref().map(|s| s.cpus).unwrap_or(1));
+    crate::fs::procfs::record_process(crate::fs::procfs::ProcessFacts {
+        name: name.to_string(),
+        args,
+        env: line.env.clone(),
+        stack: (stack_base, top),
+        ram_bytes: boot_info
+            .memory
+            .iter()
+            .filter(|r| r.usable)
+            .map(|r| r.len)
+            .sum(),
+    });
     HANDOFF_TSC.store(cpu::rdtsc(), Ordering::Relaxed);
     syscall_entry::enter_service(_start as *const () as u64, sp)
 }

@@ -46,6 +46,9 @@ pub struct Program {
     pub lang: Lang,
     /// Compiler flags after the defaults (`-O2 -g -Wall`, the language standard, `-lm` for C).
     pub flags: &'static [&'static str],
+    /// A folder under `tests/rootfs/` packed into the image as its root file system; the native
+    /// run gets its absolute path in `FT_ROOT` (unset in the guest) to put before its paths.
+    pub rootfs: Option<&'static str>,
 }
 
 impl Program {
@@ -56,6 +59,7 @@ impl Program {
             source,
             lang: Lang::C,
             flags: &[],
+            rootfs: None,
         }
     }
 
@@ -66,12 +70,25 @@ impl Program {
             source,
             lang: Lang::Cxx,
             flags: &[],
+            rootfs: None,
         }
     }
 
     pub const fn flags(mut self, flags: &'static [&'static str]) -> Program {
         self.flags = flags;
         self
+    }
+
+    /// Packs `tests/rootfs/<dir>` into the image as its root file system (see `rootfs`).
+    pub const fn rootfs(mut self, dir: &'static str) -> Program {
+        self.rootfs = Some(dir);
+        self
+    }
+
+    /// The absolute path of the program's root file system folder, if it has one.
+    pub fn rootfs_dir(&self) -> Option<PathBuf> {
+        self.rootfs
+            .map(|dir| repo_root().join("tests/rootfs").join(dir))
     }
 }
 
@@ -338,6 +355,9 @@ fn build_uncached(program: &Program, target: Target) -> Result<PathBuf, String> 
     if target == Target::Image {
         // The image's name is its argv[0]; keep it the program's, not the temporary file's.
         cmd.arg(format!("--ferrite-name={}", program.name));
+        if let Some(dir) = program.rootfs_dir() {
+            cmd.arg(format!("--ferrite-rootfs={}", dir.display()));
+        }
     }
     cmd.args(["-O2", "-g", "-Wall"]);
     cmd.arg(match program.lang {
@@ -455,10 +475,12 @@ pub fn run_native(exe: &Path, case: &Case) -> Result<RunResult, String> {
     };
     cmd.args(case.args)
         .env_clear()
-        .envs(case.env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(writer)
-        .stderr(writer2);
+        .envs(case.env.iter().copied());
+    if let Some(dir) = case.program.rootfs_dir() {
+        // The guest's root is the folder; natively the program puts this before its paths.
+        cmd.env("FT_ROOT", dir);
+    }
+    cmd.stdin(Stdio::piped()).stdout(writer).stderr(writer2);
     let start = Instant::now();
     let mut child = cmd
         .spawn()

@@ -65,6 +65,20 @@ pub fn set_hostname(name: &str) {
     HOSTNAME.call_once(|| name.into());
 }
 
+/// The host name uname reports (also /proc/sys/kernel/hostname, /etc/hosts).
+pub fn hostname() -> &'static str {
+    HOSTNAME.get().map(|s| s.as_str()).unwrap_or("ferrite")
+}
+
+/// The kernel release uname reports (also /proc/sys/kernel/osrelease).
+pub const RELEASE: &str = "6.1.0-ferrite";
+const VERSION: &str = concat!("#1 SMP Ferrite ", env!("CARGO_PKG_VERSION"));
+
+/// /proc/version's line.
+pub fn version_line() -> alloc::string::String {
+    alloc::format!("Linux version {RELEASE} (ferrite@ferrite) (rustc) {VERSION}")
+}
+
 fn fill(field: &mut [core::ffi::c_char], text: &str) {
     let room = field.len() - 1;
     for (slot, b) in field.iter_mut().zip(text.bytes().take(room)) {
@@ -75,15 +89,9 @@ fn fill(field: &mut [core::ffi::c_char], text: &str) {
 pub fn sys_uname(f: &mut SyscallFrame) -> SysResult {
     let mut u = abi::utsname::default();
     fill(&mut u.sysname, "Linux");
-    fill(
-        &mut u.nodename,
-        HOSTNAME.get().map(|s| s.as_str()).unwrap_or("ferrite"),
-    );
-    fill(&mut u.release, "6.1.0-ferrite");
-    fill(
-        &mut u.version,
-        concat!("#1 SMP Ferrite ", env!("CARGO_PKG_VERSION")),
-    );
+    fill(&mut u.nodename, hostname());
+    fill(&mut u.release, RELEASE);
+    fill(&mut u.version, VERSION);
     fill(&mut u.machine, "x86_64");
     fill(&mut u.domainname, "(none)");
     uaccess::write(f.arg(0), &u)?;

@@ -293,6 +293,12 @@ pub fn area_totals() -> (u64, u64, usize) {
     (total, lazy, count)
 }
 
+/// The service's areas in address order and the program break (for /proc/self/maps).
+pub fn areas_snapshot() -> (alloc::vec::Vec<Vma>, u64) {
+    let memory = MEMORY.lock();
+    (memory.areas.iter().copied().collect(), memory.brk)
+}
+
 /// A free range of `len` bytes whose address plus `offset` is a multiple of `align` (for mappings
 /// that should use huge pages). Returns that aligned address.
 pub fn reserve_aligned(len: u64, align: u64, offset: u64) -> Option<u64> {

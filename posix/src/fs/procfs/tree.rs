@@ -1,0 +1,416 @@
+//! Synthetic file systems (/proc, /sys, /dev): a fixed tree of directories, generated files,
+//! symlinks, device nodes, and directories whose entries are computed on each lookup
+//! (/proc/self/fd). Files are generated when opened: the open file holds the snapshot, so
+//! reads see one consistent text and seeking within it works.
+
+use alloc::boxed::Box;
+use alloc::string::{String, ToString};
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::any::Any;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use crate::abi;
+use crate::errno::{Errno, SysResult};
+use crate::fs::devfs::Device;
+use crate::fs::file::{FileOps, OpenFile, ReadBuf, WriteBuf};
+use crate::fs::vfs::{self, DirEntry, FileType, Inode, InodeRef};
+
+/// A directory whose entries are computed: `list` gives (name, kind) pairs, `lookup` the node.
+pub trait DynamicDir: Send + Sync {
+    fn list(&self) -> Vec<(String, FileType)>;
+    fn lookup(&self, name: &str) -> Option<Body>;
+}
+
+pub type Generate = fn() -> Vec<u8>;
+pub type LinkTarget = fn() -> String;
+
+/// What a node is.
+pub enum Body {
+    Dir(Vec<(String, Arc<Node>)>),
+    Dynamic(Box<dyn DynamicDir>),
+    File(Generate),
+    Link(LinkTarget),
+    /// A symlink whose target is fixed when the node is made (entries of dynamic directories).
+    FixedLink(String),
+    Device(Device),
+    /// An entry standing for an open file (/proc/self/fd/N): a symlink whose target text is
+    /// the file's description, and which opens the same file (Linux's "magic" links).
+    Fd(i32),
+}
+
+/// One file-system instance: its device number and inode numbers.
+pub struct Fs {
+    pub dev: u64,
+    next_ino: AtomicU64,
+}
+
+impl Fs {
+    pub fn new() -> Arc<Fs> {
+        Arc::new(Fs {
+            dev: vfs::new_dev(),
+            next_ino: AtomicU64::new(1),
+        })
+    }
+
+    fn ino(&self) -> u64 {
+        self.next_ino.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+pub struct Node {
+    fs: Arc<Fs>,
+    ino: u64,
+    perm: u32,
+    body: Body,
+    parent: spin::Once<Weak<Node>>,
+    me: Weak<Node>,
+}
+
+impl Node {
+    /// A node with permission bits `perm`; a directory's children get it as their parent.
+    pub fn new(fs: &Arc<Fs>, perm: u32, body: Body) -> Arc<Node> {
+        let node = Arc::new_cyclic(|me| Node {
+            fs: fs.clone(),
+            ino: fs.ino(),
+            perm,
+            body,
+            parent: spin::Once::new(),
+            me: me.clone(),
+        });
+        if let Body::Dir(children) = &node.body {
+            for (_, child) in children {
+                child.parent.call_once(|| Arc::downgrade(&node));
+            }
+        }
+        node
+    }
+
+    pub fn dir(fs: &Arc<Fs>, children: Vec<(&str, Arc<Node>)>) -> Arc<Node> {
+        let children = children
+            .into_iter()
+            .map(|(name, node)| (String::from(name), node))
+            .collect();
+        Node::new(fs, 0o555, Body::Dir(children))
+    }
+
+    pub fn file(fs: &Arc<Fs>, generate: Generate) -> Arc<Node> {
+        Node::new(fs, 0o444, Body::File(generate))
+    }
+
+    pub fn link(fs: &Arc<Fs>, target: LinkTarget) -> Arc<Node> {
+        Node::new(fs, 0o777, Body::Link(target))
+    }
+
+    fn this(&self) -> Arc<Node> {
+        self.me.upgrade().expect("node alive while used")
+    }
+
+    /// A child of a dynamic directory, made for one lookup.
+    fn child(&self, body: Body) -> Arc<Node> {
+        let perm = match &body {
+            Body::Dir(_) | Body::Dynamic(_) => 0o555,
+            Body::File(_) => 0o444,
+            Body::Fd(fd) => fd_link_perm(*fd),
+            _ => 0o777,
+        };
+        let node = Node::new(&self.fs, perm, body);
+        node.parent.call_once(|| self.me.clone());
+        node
+    }
+
+    fn file_type(&self) -> FileType {
+        match &self.body {
+            Body::Dir(_) | Body::Dynamic(_) => FileType::Directory,
+            Body::File(_) => FileType::Regular,
+            Body::Link(_) | Body::FixedLink(_) | Body::Fd(_) => FileType::Symlink,
+            Body::Device(_) => FileType::CharDevice,
+        }
+    }
+
+    /// The open file behind a /proc/self/fd entry.
+    pub fn fd_target(&self) -> Option<Arc<OpenFile>> {
+        match self.body {
+            Body::Fd(fd) => crate::fs::fdtable::get(fd).ok(),
+            _ => None,
+        }
+    }
+}
+
+/// An fd link's permissions, as Linux's `proc_fd_link` inodes: r-x for reading, -wx for
+/// writing (lrwx------ for a read-write file).
+fn fd_link_perm(fd: i32) -> u32 {
+    match crate::fs::fdtable::get(fd) {
+        Ok(f) => (if f.readable() { 0o500 } else { 0 }) | (if f.writable() { 0o300 } else { 0 }),
+        Err(_) => 0o700,
+    }
+}
+
+fn kind_of(body: &Body) -> FileType {
+    match body {
+        Body::Dir(_) | Body::Dynamic(_) => FileType::Directory,
+        Body::File(_) => FileType::Regular,
+        Body::Device(_) => FileType::CharDevice,
+        _ => FileType::Symlink,
+    }
+}
+
+impl Inode for Node {
+    fn stat(&self) -> Result<abi::stat, Errno> {
+        let time = super::boot_timespec();
+        if let Body::Device(d) = &self.body {
+            let mut st = d.stat(self.ino, time);
+            st.st_dev = self.fs.dev;
+            return Ok(st);
+        }
+        let kind = self.file_type();
+        let (nlink, size) = match &self.body {
+            Body::Dir(c) => (
+                2 + c
+                    .iter()
+                    .filter(|(_, n)| n.file_type() == FileType::Directory)
+                    .count() as u64,
+                0,
+            ),
+            Body::Dynamic(_) => (2, 0),
+            Body::Fd(_) => (1, 64),
+            Body::Link(t) => (1, t().len() as i64),
+            Body::FixedLink(t) => (1, t.len() as i64),
+            _ => (1, 0),
+        };
+        Ok(abi::stat {
+            st_dev: self.fs.dev,
+            st_ino: self.ino,
+            st_mode: kind.mode_bits() | self.perm,
+            st_nlink: nlink,
+            st_size: size,
+            st_blksize: 1024,
+            st_atim: time,
+            st_mtim: time,
+            st_ctim: time,
+            ..Default::default()
+        })
+    }
+
+    fn kind(&self) -> FileType {
+        self.file_type()
+    }
+
+    fn ino(&self) -> u64 {
+        self.ino
+    }
+
+    fn statfs(&self) -> Result<abi::statfs, Errno> {
+        Ok(abi::statfs {
+            f_type: 0x9fa0, // PROC_SUPER_MAGIC
+            f_bsize: 4096,
+            f_frsize: 4096,
+            f_namelen: 255,
+            ..Default::default()
+        })
+    }
+
+    fn lookup(&self, name: &str) -> Result<InodeRef, Errno> {
+        match &self.body {
+            Body::Dir(children) => children
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, node)| node.clone() as InodeRef)
+                .ok_or(Errno::ENOENT),
+            Body::Dynamic(d) => d
+                .lookup(name)
+                .map(|body| self.child(body) as InodeRef)
+                .ok_or(Errno::ENOENT),
+            _ => Err(Errno::ENOTDIR),
+        }
+    }
+
+    fn parent(&self) -> Option<InodeRef> {
+        self.parent
+            .get()
+            .and_then(|p| p.upgrade())
+            .map(|p| p as InodeRef)
+    }
+
+    fn readdir(&self, pos: u64, sink: &mut dyn FnMut(DirEntry, u64) -> bool) -> Result<(), Errno> {
+        let parent_ino = self.parent().map(|p| p.ino()).unwrap_or(self.ino);
+        let mut entries = alloc::vec![
+            DirEntry {
+                name: ".".to_string(),
+                ino: self.ino,
+                kind: FileType::Directory,
+            },
+            DirEntry {
+                name: "..".to_string(),
+                ino: parent_ino,
+                kind: FileType::Directory,
+            },
+        ];
+        match &self.body {
+            Body::Dir(children) => entries.extend(children.iter().map(|(n, node)| DirEntry {
+                name: n.clone(),
+                ino: node.ino,
+                kind: node.file_type(),
+            })),
+            Body::Dynamic(d) => {
+                // Entries made per listing have no stable inode: number them after the
+                // directory's own (as Linux's procfs, whose fd inodes are fresh too).
+                entries.extend(
+                    d.list()
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, (name, kind))| DirEntry {
+                            name,
+                            ino: self.ino * 1000 + i as u64,
+                            kind,
+                        }),
+                )
+            }
+            _ => return Err(Errno::ENOTDIR),
+        }
+        vfs::readdir_list(&entries, pos, sink)
+    }
+
+    fn readlink(&self) -> Result<String, Errno> {
+        match &self.body {
+            Body::Link(t) => Ok(t()),
+            Body::FixedLink(t) => Ok(t.clone()),
+            Body::Fd(_) => self
+                .fd_target()
+                .map(|f| f.ops.describe())
+                .ok_or(Errno::ENOENT),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn open(&self, this: &InodeRef, flags: u32, path: &str) -> Result<Arc<dyn FileOps>, Errno> {
+        let writing = flags & abi::O_ACCMODE != abi::O_RDONLY || flags & abi::O_TRUNC != 0;
+        match &self.body {
+            Body::Dir(_) | Body::Dynamic(_) => {
+                if writing {
+                    return Err(Errno::EISDIR);
+                }
+                Ok(Arc::new(vfs::DirFile::new(this.clone(), path)))
+            }
+            // Opening for writing is allowed (root may); writes fail with EIO, as Linux's
+            // procfs files without a write operation.
+            Body::File(generate) => Ok(Arc::new(Snapshot {
+                data: generate(),
+                node: self.this(),
+                path: String::from(path),
+            })),
+            Body::Device(d) => d.open().ok_or(Errno::ENXIO),
+            // Opening the link itself (the VFS follows /proc/self/fd links here): the same
+            // file, as a new description.
+            Body::Fd(_) => self.fd_target().map(|f| f.ops.clone()).ok_or(Errno::ENOENT),
+            Body::Link(_) | Body::FixedLink(_) => Err(Errno::ELOOP),
+        }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// What a /proc/self/fd link leads to when followed: a stand-in inode for the open file (which
+/// may have no inode of its own: a pipe, the console), so that open and stat through the link
+/// reach the file itself rather than a path named after it.
+pub fn magic_link_target(link: &InodeRef) -> Option<InodeRef> {
+    let node = link.as_any().downcast_ref::<Node>()?;
+    let file = node.fd_target()?;
+    if let Some(inode) = vfs::inode_of(&file) {
+        return Some(inode);
+    }
+    Some(Arc::new(OpenTarget { file }))
+}
+
+/// An open file seen through /proc/self/fd: stat is the file's, open gives the same file.
+struct OpenTarget {
+    file: Arc<OpenFile>,
+}
+
+impl Inode for OpenTarget {
+    fn stat(&self) -> Result<abi::stat, Errno> {
+        self.file.ops.stat()
+    }
+
+    fn kind(&self) -> FileType {
+        self.file
+            .ops
+            .stat()
+            .ok()
+            .and_then(|st| FileType::from_mode(st.st_mode))
+            .unwrap_or(FileType::Regular)
+    }
+
+    fn ino(&self) -> u64 {
+        self.file.ops.stat().map(|s| s.st_ino).unwrap_or(0)
+    }
+
+    fn open(&self, _this: &InodeRef, _flags: u32, _path: &str) -> Result<Arc<dyn FileOps>, Errno> {
+        Ok(self.file.ops.clone())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// An open generated file: the text as it was at open time.
+pub struct Snapshot {
+    data: Vec<u8>,
+    node: Arc<Node>,
+    path: String,
+}
+
+impl FileOps for Snapshot {
+    fn read(&self, _file: &OpenFile, buf: &mut ReadBuf, offset: Option<u64>) -> SysResult {
+        let at = offset.unwrap_or(0).min(self.data.len() as u64) as usize;
+        buf.put(&self.data[at..]);
+        buf.result()
+    }
+
+    fn write(
+        &self,
+        _file: &OpenFile,
+        _buf: &mut WriteBuf,
+        _offset: Option<u64>,
+        _end: &mut Option<u64>,
+    ) -> SysResult {
+        Err(Errno::EIO)
+    }
+
+    fn seekable(&self) -> bool {
+        true
+    }
+
+    /// As Linux's `seq_lseek`: SEEK_SET and SEEK_CUR only (the size is not known in advance).
+    fn seek(&self, _file: &OpenFile, pos: u64, offset: i64, whence: u32) -> SysResult {
+        let base = match whence {
+            abi::SEEK_SET => 0,
+            abi::SEEK_CUR => pos as i64,
+            _ => return Err(Errno::EINVAL),
+        };
+        match base.checked_add(offset) {
+            Some(p) if p >= 0 => Ok(p),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn stat(&self) -> Result<abi::stat, Errno> {
+        self.node.stat()
+    }
+
+    fn describe(&self) -> String {
+        self.path.clone()
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// The entries of a dynamic directory, by kind.
+pub fn entries_of(list: impl IntoIterator<Item = (String, Body)>) -> Vec<(String, FileType)> {
+    list.into_iter().map(|(n, b)| (n, kind_of(&b))).collect()
+}
