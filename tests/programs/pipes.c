@@ -637,6 +637,71 @@ static void eintr(void)
     close(efd);
 }
 
+/* With SA_RESTART the interrupted calls start again (and the handler ran). */
+static volatile sig_atomic_t usr1_count;
+static void count_usr1(int sig)
+{
+    (void)sig;
+    usr1_count++;
+}
+
+static int restart_fds[2];
+static void *kick_then_write(void *arg)
+{
+    sleep_ms(50);
+    CHECK(pthread_kill(*(pthread_t *)arg, SIGUSR1) == 0);
+    sleep_ms(50);
+    CHECK(write(restart_fds[1], "late", 4) == 4);
+    return NULL;
+}
+
+static void *kick_then_add(void *arg)
+{
+    sleep_ms(50);
+    CHECK(pthread_kill(*(pthread_t *)arg, SIGUSR1) == 0);
+    sleep_ms(50);
+    uint64_t one = 1;
+    CHECK(write(restart_fds[0], &one, 8) == 8);
+    return NULL;
+}
+
+static void restart(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = count_usr1;
+    sa.sa_flags = SA_RESTART;
+    CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+    pthread_t self = pthread_self();
+    char buf[16];
+    CHECK(pipe(restart_fds) == 0);
+    pthread_t t = start(kick_then_write, &self);
+    ssize_t r = read(restart_fds[0], buf, sizeof buf);
+    printf("read restarted after the handler: %zd, handler ran %d time(s)\n", r, usr1_count);
+    pthread_join(t, NULL);
+    close(restart_fds[0]);
+    close(restart_fds[1]);
+
+    restart_fds[0] = eventfd(0, 0);
+    t = start(kick_then_add, &self);
+    uint64_t v = 0;
+    r = read(restart_fds[0], &v, 8);
+    printf("eventfd read restarted: %zd, value %llu, handler ran %d time(s)\n", r,
+           (unsigned long long)v, usr1_count);
+    pthread_join(t, NULL);
+    close(restart_fds[0]);
+
+    /* signal() is SA_RESTART in musl and glibc, as BSD's. */
+    signal(SIGUSR1, count_usr1);
+    CHECK(pipe(restart_fds) == 0);
+    t = start(kick_then_write, &self);
+    r = read(restart_fds[0], buf, sizeof buf);
+    printf("with signal(): %zd, handler ran %d time(s)\n", r, usr1_count);
+    pthread_join(t, NULL);
+    close(restart_fds[0]);
+    close(restart_fds[1]);
+}
+
 int main(int argc, char **argv)
 {
     if (MODE_IS("transfer"))
@@ -665,6 +730,8 @@ int main(int argc, char **argv)
         faults();
     else if (MODE_IS("eintr"))
         eintr();
+    else if (MODE_IS("restart"))
+        restart();
     else if (MODE_IS("poll"))
         poll_ends();
     else {

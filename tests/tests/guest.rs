@@ -240,6 +240,7 @@ guest_cases! {
     pipes_packet_mode: case(PIPES).args(&["packets"]);
     pipes_partial_copies_on_faults: case(PIPES).args(&["faults"]);
     pipes_signal_interrupts_blocking: case(PIPES).args(&["eintr"]);
+    pipes_sa_restart_restarts_blocking: case(PIPES).args(&["restart"]);
     eventfd_counter: case(EVENTFDS).args(&["counter"]);
     eventfd_semaphore: case(EVENTFDS).args(&["semaphore"]);
     eventfd_errors: case(EVENTFDS).args(&["errors"]);
@@ -358,6 +359,7 @@ boot_cases!(tcg2, Tcg, cpus = 2:
     pipes_pipe_buf_writes_are_atomic,
     pipes_blocking_woken_by_other_thread,
     pipes_signal_interrupts_blocking,
+    pipes_sa_restart_restarts_blocking,
     eventfd_blocking_woken_by_other_thread,
     timerfd_periodic_ticks,
     signalfd_blocking_read_woken_by_other_thread,

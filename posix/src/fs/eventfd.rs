@@ -13,6 +13,7 @@ use crate::abi;
 use crate::errno::{Errno, SysResult};
 use crate::fs::file::{FileOps, OpenFile, ReadBuf, WriteBuf};
 use crate::fs::wait::{self, Deadline, WaitQueue};
+use crate::syscalls::signal;
 
 const READABLE: u32 = abi::EPOLLIN | abi::EPOLLRDNORM;
 const WRITABLE: u32 = abi::EPOLLOUT | abi::EPOLLWRNORM;
@@ -65,7 +66,8 @@ impl FileOps for EventFd {
             None if file.nonblocking() => return Err(Errno::EAGAIN),
             None => wait::wait_until(&[&self.queue], READABLE, Deadline::Never, || {
                 self.try_take()
-            })?,
+            })
+            .map_err(signal::restartable)?,
         };
         self.queue.notify(WRITABLE);
         // (As Linux, the value is consumed even if the copy then faults.)
@@ -98,7 +100,8 @@ impl FileOps for EventFd {
             None if file.nonblocking() => return Err(Errno::EAGAIN),
             None => wait::wait_until(&[&self.queue], WRITABLE, Deadline::Never, || {
                 self.try_add(value)
-            })?,
+            })
+            .map_err(signal::restartable)?,
         }
         self.queue.notify(READABLE);
         Ok(8)

@@ -24,6 +24,7 @@ use crate::abi;
 use crate::errno::{Errno, SysResult};
 use crate::fs::file::{FileOps, OpenFile, ReadBuf, WriteBuf};
 use crate::fs::wait::{self, Deadline, SleepLock, WaitQueue};
+use crate::syscalls::signal;
 use crate::uaccess;
 
 const PAGE: usize = 4096;
@@ -203,7 +204,8 @@ impl Pipe {
             }
             wait::wait_until(&[&self.queue], READABLE, Deadline::Never, || {
                 (!self.empty() || self.writers() == 0).then_some(())
-            })?;
+            })
+            .map_err(signal::restartable)?;
         }
     }
 
@@ -290,7 +292,7 @@ impl Pipe {
             }) {
                 Ok(()) => {}
                 Err(_) if done > 0 => return Ok(done as i64),
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(signal::restartable(e)),
             }
         }
     }
@@ -454,7 +456,8 @@ pub fn open_fifo(pipe: &Arc<Pipe>, flags: u32) -> Result<Arc<dyn FileOps>, Errno
             if !nonblocking && no_writer {
                 wait::wait_until(&[&pipe.queue], READABLE | WRITABLE, Deadline::Never, || {
                     (pipe.writer_opens.load(Ordering::SeqCst) != opens).then_some(())
-                })?;
+                })
+                .map_err(signal::restartable)?;
             }
             Ok(end)
         }
@@ -466,7 +469,8 @@ pub fn open_fifo(pipe: &Arc<Pipe>, flags: u32) -> Result<Arc<dyn FileOps>, Errno
             if pipe.readers() == 0 {
                 wait::wait_until(&[&pipe.queue], READABLE | WRITABLE, Deadline::Never, || {
                     (pipe.readers() != 0).then_some(())
-                })?;
+                })
+                .map_err(signal::restartable)?;
             }
             Ok(end)
         }

@@ -84,7 +84,8 @@ impl FileOps for SignalFd {
         let first = match self.record() {
             Some(r) => r,
             None if file.nonblocking() => return Err(Errno::EAGAIN),
-            None => wait::wait_until(&[&QUEUE], READABLE, Deadline::Never, || self.record())?,
+            None => wait::wait_until(&[&QUEUE], READABLE, Deadline::Never, || self.record())
+                .map_err(signal::restartable)?,
         };
         let mut total = 0usize;
         let mut next = Some(first);

@@ -24,6 +24,7 @@ use crate::abi;
 use crate::errno::{Errno, SysResult};
 use crate::fs::file::{FileOps, OpenFile, ReadBuf};
 use crate::fs::wait::{self, Deadline, WaitQueue};
+use crate::syscalls::signal;
 use crate::syscalls::time;
 
 const READABLE: u32 = abi::EPOLLIN | abi::EPOLLRDNORM;
@@ -181,7 +182,8 @@ impl FileOps for TimerFd {
             None if file.nonblocking() => return Err(Errno::EAGAIN),
             None => wait::wait_until(&[&self.queue], READABLE, Deadline::Never, || {
                 self.take_ticks()
-            })?,
+            })
+            .map_err(signal::restartable)?,
         };
         if buf.put(&ticks.to_ne_bytes()) < 8 {
             return Err(Errno::EFAULT);

@@ -131,10 +131,41 @@ fn handler_for(sig: u64, action: &k_sigaction, old_mask: u64, rsp: u64) -> Resul
     })
 }
 
+// ---- Hook for restartable waits (pipes, eventfd, timerfd, signalfd) ----
+
+/// A blocking wait ended by a signal, in a call Linux restarts (its ERESTARTSYS): the call starts
+/// again after a handler with SA_RESTART or when no handler runs, else fails with EINTR. Only
+/// `deliver_pending` sees it; the service never does.
+pub const ERESTARTSYS: Errno = Errno(512);
+/// A wait's failure in such a call: a signal is ERESTARTSYS.
+pub fn restartable(e: crate::fs::wait::WaitError) -> Errno {
+    match e {
+        crate::fs::wait::WaitError::Interrupted => ERESTARTSYS,
+        other => other.into(),
+    }
+}
+
+/// `syscall` is 2 bytes long: moving back over it re-executes the call.
+const SYSCALL_INSN_LEN: u64 = 2;
+
+/// A handler is about to run for a call that returned `ctx.rax`: resolve ERESTARTSYS.
+fn restart_or_eintr(ctx: &mut UserContext, number: u64, sa_restart: bool) {
+    if ctx.rax as i64 != -(ERESTARTSYS.0 as i64) {
+        return;
+    }
+    if sa_restart {
+        ctx.rax = number;
+        ctx.rip -= SYSCALL_INSN_LEN;
+    } else {
+        ctx.rax = -(Errno::EINTR.0 as i64) as u64;
+    }
+}
+
 /// Run `sig`'s action for the current thread whose registers are `ctx`: a handler gets a frame
 /// (and `ctx` then resumes in it), the default action terminates or ignores. Returns whether a
-/// handler frame was set up.
-fn act(ctx: &mut UserContext, sig: u64, info: SignalInfo) -> bool {
+/// handler frame was set up. `restart`: the number of the system call returning in `ctx`, for
+/// ERESTARTSYS.
+fn act(ctx: &mut UserContext, sig: u64, info: SignalInfo, restart: Option<u64>) -> bool {
     let action = {
         let mut actions = ACTIONS.lock();
         let action = actions[sig as usize - 1];
@@ -150,6 +181,9 @@ fn act(ctx: &mut UserContext, sig: u64, info: SignalInfo) -> bool {
             DefaultAction::Ignore | DefaultAction::Stop => false,
         },
         _ => {
+            if let Some(number) = restart {
+                restart_or_eintr(ctx, number, action.flags & abi::SA_RESTART as u64 != 0);
+            }
             let old_mask = {
                 let mut t = sched::current().posix.lock();
                 t.suspend_saved_mask.take().unwrap_or(t.signal_mask)
@@ -175,6 +209,10 @@ fn act(ctx: &mut UserContext, sig: u64, info: SignalInfo) -> bool {
 /// Deliver the first pending, unblocked signal of the current thread to `ctx` (then others are
 /// delivered when that handler's `rt_sigreturn` returns, as on Linux). Returns whether one was.
 pub fn deliver_pending_to(ctx: &mut UserContext) -> bool {
+    deliver_first(ctx, None)
+}
+
+fn deliver_first(ctx: &mut UserContext, restart: Option<u64>) -> bool {
     loop {
         let (sig, user_sent) = {
             let mut t = sched::current().posix.lock();
@@ -201,7 +239,7 @@ pub fn deliver_pending_to(ctx: &mut UserContext) -> bool {
             trapno: 0,
             error: 0,
         };
-        if act(ctx, sig, info) {
+        if act(ctx, sig, info, restart) {
             return true;
         }
     }
@@ -239,7 +277,12 @@ pub fn deliver_pending(frame: &mut SyscallFrame, rax: i64) -> i64 {
         t.pending_signals & !t.signal_mask
     };
     let mut ctx = context_of(frame, rax);
-    if pending == 0 || !deliver_pending_to(&mut ctx) {
+    if pending == 0 || !deliver_first(&mut ctx, Some(frame.rax)) {
+        if rax == -(ERESTARTSYS.0 as i64) {
+            // No handler ran: the call starts again, as Linux's.
+            frame.rip -= SYSCALL_INSN_LEN;
+            return frame.rax as i64;
+        }
         // An rt_sigsuspend whose signal did not run a handler: its mask ends with the call.
         let mut t = sched::current().posix.lock();
         if let Some(mask) = t.suspend_saved_mask.take() {
@@ -280,7 +323,7 @@ pub fn deliver_fault(
         trapno,
         error,
     };
-    act(ctx, sig, info)
+    act(ctx, sig, info, None)
 }
 
 /// `rt_sigsuspend`: wait with `mask`; the old mask comes back when the signal has been handled.
