@@ -686,6 +686,15 @@ static void on_usr1(int sig)
     usr1_count++;
 }
 
+static void *send_usr1_later(void *arg)
+{
+    pthread_t target = *(pthread_t *)arg;
+    struct timespec d = {0, 50000000};
+    nanosleep(&d, NULL);
+    pthread_kill(target, SIGUSR1);
+    return NULL;
+}
+
 static void test_sigmask(void)
 {
     int ep = epoll_create1(0), efd = eventfd(0, 0);
@@ -731,6 +740,21 @@ static void test_sigmask(void)
     CHECK(usr1_count == 2);
     errno = 0;
     CHECK(syscall(SYS_epoll_pwait2, ep, &ev, 1, &ts, &empty, 4) == -1 && errno == EINVAL);
+    /* A signal that arrives during the wait, let in by the mask. */
+    pthread_t me = pthread_self(), t;
+    CHECK(pthread_create(&t, NULL, send_usr1_later, &me) == 0);
+    errno = 0;
+    CHECK(epoll_pwait(ep, &ev, 1, 5000, &empty) == -1 && errno == EINTR);
+    pthread_join(t, NULL);
+    CHECK(usr1_count == 3);
+    /* And plain epoll_wait with the signal unblocked. */
+    CHECK(sigprocmask(SIG_UNBLOCK, &block, NULL) == 0);
+    CHECK(pthread_create(&t, NULL, send_usr1_later, &me) == 0);
+    errno = 0;
+    CHECK(epoll_wait(ep, &ev, 1, 5000) == -1 && errno == EINTR);
+    pthread_join(t, NULL);
+    CHECK(usr1_count == 4);
+    CHECK(sigprocmask(SIG_BLOCK, &block, NULL) == 0);
     printf("epoll_pwait/epoll_pwait2 masks: %d signals handled\n", (int)usr1_count);
     CHECK(sigprocmask(SIG_UNBLOCK, &block, NULL) == 0);
     close(ep);

@@ -287,11 +287,10 @@ fn do_select(n: u64, sets: [u64; 3], timeout: &Timeout) -> SysResult {
     if n < 0 {
         return Err(Errno::EINVAL);
     }
-    // As Linux, fds past the table's size (in whole words) are not looked at.
-    let table_end = fdtable::snapshot()
-        .last()
-        .map_or(0, |(fd, _)| *fd as usize + 1);
-    let n = (n as usize).min(table_end.div_ceil(64).max(1) * 64);
+    // No fd can be open at or past RLIMIT_NOFILE: the sets are read no further (Linux stops at
+    // its table's size, which is at least what is open).
+    let limit = info::soft_limit(abi::RLIMIT_NOFILE).clamp(64, fdtable::NR_OPEN) as usize;
+    let n = (n as usize).min(limit.div_ceil(64) * 64);
     let words = n.div_ceil(64);
     let wanted = [
         read_set(sets[0], words)?,
@@ -351,12 +350,18 @@ fn timeval_timeout(addr: u64) -> Result<Timeout, Errno> {
         return Ok(Timeout::forever());
     }
     let tv: abi::timeval = uaccess::read(addr)?;
+    Ok(Timeout::after_ns(timeval_ns(&tv)?))
+}
+
+/// A select timeval in nanoseconds: microseconds past a second carry into seconds; a negative
+/// second or microsecond count is EINVAL (Linux's `poll_select_set_timeout`).
+fn timeval_ns(tv: &abi::timeval) -> Result<u64, Errno> {
     let sec = tv.tv_sec.checked_add(tv.tv_usec / 1_000_000);
     let ns = (tv.tv_usec % 1_000_000) * 1000;
     match sec {
-        Some(sec) if sec >= 0 && ns >= 0 => Ok(Timeout::after_ns(
-            (sec as u64).saturating_mul(NS_PER_SEC) + ns as u64,
-        )),
+        Some(sec) if sec >= 0 && ns >= 0 => Ok((sec as u64)
+            .saturating_mul(NS_PER_SEC)
+            .saturating_add(ns as u64)),
         _ => Err(Errno::EINVAL),
     }
 }
@@ -444,4 +449,58 @@ pub fn sys_epoll_pwait2(f: &mut SyscallFrame) -> SysResult {
     let timeout = timespec_timeout(f.arg(3))?;
     let mask = SigmaskSwap::install(f.arg(4), f.arg(5))?;
     mask.finish(do_epoll_wait(f.arg(0), f.arg(1), f.arg(2), &timeout))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tv(sec: i64, usec: i64) -> abi::timeval {
+        abi::timeval {
+            tv_sec: sec,
+            tv_usec: usec,
+        }
+    }
+
+    #[test]
+    fn select_timevals_carry_and_reject_negatives() {
+        assert_eq!(timeval_ns(&tv(0, 0)), Ok(0));
+        assert_eq!(timeval_ns(&tv(1, 500_000)), Ok(1_500_000_000));
+        assert_eq!(timeval_ns(&tv(0, 2_500_000)), Ok(2_500_000_000));
+        assert_eq!(timeval_ns(&tv(-1, 0)), Err(Errno::EINVAL));
+        assert_eq!(timeval_ns(&tv(0, -1)), Err(Errno::EINVAL));
+        assert_eq!(timeval_ns(&tv(i64::MAX, 1_000_000)), Err(Errno::EINVAL));
+        assert_eq!(timeval_ns(&tv(i64::MAX, 0)), Ok(u64::MAX));
+    }
+
+    #[test]
+    fn select_sets_map_poll_events_as_linux() {
+        // A hang-up or an error makes an fd readable; an error makes it writable too.
+        assert_ne!(abi::EPOLLHUP & IN_SET, 0);
+        assert_ne!(abi::EPOLLERR & IN_SET, 0);
+        assert_ne!(abi::EPOLLERR & OUT_SET, 0);
+        assert_eq!(abi::EPOLLHUP & OUT_SET, 0);
+        assert_eq!(EX_SET, abi::EPOLLPRI);
+    }
+
+    #[test]
+    fn fd_set_bits() {
+        let mut set = Some(vec![0u64; 2]);
+        set_bit(&mut set, 0);
+        set_bit(&mut set, 127);
+        assert!(bit(&set, 0) && bit(&set, 127) && !bit(&set, 64));
+        assert_eq!(set, Some(vec![1, 1 << 63]));
+        let mut none: Option<Vec<u64>> = None;
+        set_bit(&mut none, 3);
+        assert!(!bit(&none, 3));
+    }
+
+    #[test]
+    fn wake_masks_cover_the_variants_files_notify() {
+        let m = wake_mask(abi::EPOLLRDNORM);
+        assert_ne!(m & abi::EPOLLIN, 0);
+        assert_ne!(m & abi::EPOLLHUP, 0);
+        let m = wake_mask(abi::EPOLLWRNORM);
+        assert_ne!(m & abi::EPOLLOUT, 0);
+    }
 }
