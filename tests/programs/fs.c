@@ -3,7 +3,7 @@
  * /tmp too), prints nothing that depends on where that is, and removes it at the end.
  *
  * Modes: basic, rename, unlink-open, dirs, links, errors, sparse, times, locks, cwd,
- * rlimit-nofile, threads, copy, misc. */
+ * rlimit-nofile, threads, copy, misc, enospc [MiB taken by the service first]. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -16,6 +16,7 @@
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
@@ -1095,6 +1096,12 @@ static void misc(void)
     CHECK(stat("plain", &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0777) == 0600);
     FAILS(mknod("plain", S_IFREG | 0600, 0), EEXIST);
     FAILS(mknod("dir", S_IFDIR | 0700, 0), EPERM);
+    /* A character device node opens as the device (1,3 is /dev/null). */
+    OK(mknod("null", S_IFCHR | 0666, makedev(1, 3)));
+    CHECK(stat("null", &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3));
+    f = open("null", O_RDWR);
+    CHECK(f >= 0 && write(f, "gone", 4) == 4 && read(f, buf, sizeof buf) == 0);
+    close(f);
     /* statx agrees with stat. */
     write_file("sx", "12345");
     struct statx_ sx;
@@ -1148,6 +1155,59 @@ static void misc(void)
     printf("misc done\n");
 }
 
+/* Fill the file system: writes stop with ENOSPC (on Ferrite: at half the RAM, or earlier when
+ * the kernel's reserve is reached after the service took `argv[2]` MiB itself; natively at a
+ * cap), and the kernel keeps working: memory comes back when the file goes. */
+static void enospc(int argc, char **argv)
+{
+    size_t hog_mib = argc > 2 ? (size_t)atoi(argv[2]) : 0;
+    char *hog = NULL;
+    if (hog_mib) {
+        hog = malloc(hog_mib << 20);
+        CHECK(hog != NULL);
+        if (hog)
+            memset(hog, 1, hog_mib << 20);
+    }
+    static char chunk[1 << 20];
+    memset(chunk, 'z', sizeof chunk);
+    for (int round = 0; round < 2; round++) {
+        int fd = open("filler", O_CREAT | O_WRONLY | O_TRUNC, 0644);
+        long total = 0;
+        int full = 0;
+        while (total < (128L << 20)) {
+            ssize_t n = write(fd, chunk, sizeof chunk);
+            if (n < 0) {
+                CHECKF(errno == ENOSPC, "errno %d", errno);
+                full = 1;
+                break;
+            }
+            total += n;
+            if (n < (ssize_t)sizeof chunk) {
+                /* A short write: the next one reports ENOSPC. */
+                FAILS(write(fd, chunk, sizeof chunk), ENOSPC);
+                full = 1;
+                break;
+            }
+        }
+        (void)full;
+        struct stat st;
+        CHECK(fstat(fd, &st) == 0 && st.st_size == total);
+        /* The kernel still creates threads and files. */
+        int other = open("other", O_CREAT | O_RDWR, 0644);
+        CHECK(other >= 0);
+        close(other);
+        close(fd);
+        OK(unlink("filler"));
+        OK(unlink("other"));
+    }
+    /* After the unlink the space is back. */
+    int fd = open("after", O_CREAT | O_WRONLY, 0644);
+    CHECK(write(fd, chunk, sizeof chunk) == sizeof chunk);
+    close(fd);
+    free(hog);
+    printf("enospc done\n");
+}
+
 int main(int argc, char **argv)
 {
     setup();
@@ -1179,6 +1239,8 @@ int main(int argc, char **argv)
         copy_mode();
     else if (MODE_IS("misc"))
         misc();
+    else if (MODE_IS("enospc"))
+        enospc(argc, argv);
     else {
         printf("unknown mode\n");
         return 2;

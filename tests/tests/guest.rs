@@ -289,6 +289,10 @@ guest_cases! {
     fs_threads: case(FS).args(&["threads"]);
     fs_copy: case(FS).args(&["copy"]);
     fs_misc: case(FS).args(&["misc"]);
+    // Filling tmpfs (half the RAM), or the RAM above the kernel's reserve: ENOSPC, and the
+    // kernel keeps working (natively the writes stop at 128 MiB).
+    fs_enospc_at_tmpfs_size: case(FS).args(&["enospc"]).mem("64M");
+    fs_enospc_at_kernel_reserve: case(FS).args(&["enospc", "40"]).mem("64M");
 }
 
 // A representative subset on microvm under KVM (PVM here: the kernel's code is emulated, the

@@ -282,7 +282,7 @@ impl Drop for TmpInode {
     fn drop(&mut self) {
         self.fs.inodes.fetch_sub(1, Ordering::Relaxed);
         if let Body::File(f) = &self.body {
-            self.fs.pages.fetch_sub(f.pages(), Ordering::Relaxed);
+            f.release(&self.fs);
         }
     }
 }
@@ -528,6 +528,7 @@ impl vfs::Inode for TmpInode {
                 Body::Fifo(pipe) => crate::fs::pipe::open_fifo(pipe, flags),
                 _ => Err(Errno::ENXIO),
             },
+            FileType::CharDevice => crate::fs::devfs::open_node(self.meta.lock().rdev),
             _ => Err(Errno::ENXIO),
         }
     }

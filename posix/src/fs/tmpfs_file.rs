@@ -6,7 +6,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use super::{FsInfo, PAGE, TmpInode};
 use crate::abi;
@@ -44,6 +44,47 @@ fn kernel_reserve(total: u64) -> u64 {
     (total / 32).max(1024)
 }
 
+/// Pages the file systems may still allocate before asking the frame allocator again: the
+/// allocator's statistics take its lock, so they are read once per batch, never per page.
+static PAGE_BUDGET: AtomicI64 = AtomicI64::new(0);
+static TOTAL_PAGES: AtomicU64 = AtomicU64::new(0);
+
+/// Pages tmpfs gave back to the kernel heap: the heap keeps its frames, so this memory is not
+/// in the frame allocator's free count, but new pages can reuse it.
+static FREED_PAGES: AtomicI64 = AtomicI64::new(0);
+
+/// One page's worth of the budget, refilled with a quarter of what is free above the
+/// kernel's reserve (so the reserve holds even if every CPU refills at once).
+fn take_page_budget() -> bool {
+    if FREED_PAGES.fetch_sub(1, Ordering::Relaxed) > 0 {
+        return true;
+    }
+    FREED_PAGES.fetch_add(1, Ordering::Relaxed);
+    if PAGE_BUDGET.fetch_sub(1, Ordering::Relaxed) > 0 {
+        return true;
+    }
+    let (total, free) = memory_pages();
+    let spare = free.saturating_sub(kernel_reserve(total));
+    if spare == 0 {
+        PAGE_BUDGET.store(0, Ordering::Relaxed);
+        return false;
+    }
+    PAGE_BUDGET.store((spare / 4).clamp(0, 1024) as i64, Ordering::Relaxed);
+    true
+}
+
+/// RAM in pages (read once: it does not change).
+fn total_pages() -> u64 {
+    match TOTAL_PAGES.load(Ordering::Relaxed) {
+        0 => {
+            let total = memory_pages().0;
+            TOTAL_PAGES.store(total, Ordering::Relaxed);
+            total
+        }
+        t => t,
+    }
+}
+
 struct Pages {
     map: BTreeMap<u64, Box<[u8]>>,
     size: u64,
@@ -79,10 +120,7 @@ impl FileBody {
     /// A zeroed page, if memory allows: ENOSPC when the file system is full or the kernel's
     /// reserve would be touched (never an allocation failure in the heap).
     fn new_page(&self, fs: &FsInfo) -> Result<Box<[u8]>, Errno> {
-        let (total, free) = memory_pages();
-        if free < kernel_reserve(total) + 1
-            || fs.pages.load(Ordering::Relaxed) >= fs_page_limit(total)
-        {
+        if fs.pages.load(Ordering::Relaxed) >= fs_page_limit(total_pages()) || !take_page_budget() {
             return Err(Errno::ENOSPC);
         }
         let mut v: Vec<u8> = Vec::new();
@@ -94,6 +132,7 @@ impl FileBody {
     }
 
     fn drop_pages(&self, fs: &FsInfo, count: u64) {
+        FREED_PAGES.fetch_add(count as i64, Ordering::Relaxed);
         fs.pages.fetch_sub(count, Ordering::Relaxed);
         self.pages.fetch_sub(count, Ordering::Relaxed);
     }
@@ -248,6 +287,11 @@ impl FileBody {
             self.set_size(&mut pages, end);
         }
         Ok(())
+    }
+
+    /// The inode is going away: its pages go back (counted, not locked: nobody else holds it).
+    pub fn release(&self, fs: &FsInfo) {
+        self.drop_pages(fs, self.pages());
     }
 
     /// SEEK_DATA / SEEK_HOLE from `offset` (page granularity, as tmpfs).
