@@ -336,6 +336,14 @@ static void timer_periodic(void)
     CHECK(timerfd_gettime(fd, &cur) == 0);
     printf("zero value with a 10 ms interval: value %lld, interval %lld ms\n",
            ts_ns(cur.it_value), ts_ns(cur.it_interval) / MS);
+    /* A 1 us period: the expirations are counted, not delivered one interrupt each. */
+    s = its(1000, 1000);
+    CHECK(timerfd_settime(fd, 0, &s, NULL) == 0);
+    sleep_ms(50);
+    uint64_t many = 0;
+    CHECK(read(fd, &many, 8) == 8);
+    printf("1 us period over ~50 ms: at least 10000: %d\n", many >= 10000);
+    CHECKF(many >= 10000 && many < 100000000, "%llu", (unsigned long long)many);
     close(fd);
 }
 

@@ -5,7 +5,9 @@
 //! offset between the two clocks is fixed). The callback runs in interrupt context with a u64:
 //! each arming gets a fresh key in `ARMED`, a registry of weak references, so a callback that
 //! races with a re-arm or a close finds nothing (or an old key) and does nothing. A periodic
-//! timer counts the intervals it missed and arms itself again for the next one.
+//! timer that expired is moved to its next expiry, counting the intervals it missed, by the
+//! next read, gettime or settime, as Linux's: nothing re-arms it from the interrupt, so a tiny
+//! interval cannot flood a CPU with interrupts.
 //!
 //! The *_ALARM clocks (allowed to root, the service's only user) behave as their plain clocks:
 //! there is no suspend to wake from. TFD_TIMER_CANCEL_ON_SET is accepted and never cancels,
@@ -35,6 +37,10 @@ struct TimerState {
     interval_ns: u64,
     /// Expirations not yet read.
     ticks: u64,
+    /// A periodic timer expired and waits to be moved to its next expiry, by the next read,
+    /// gettime or settime (Linux's `expired`: a tiny interval cannot flood a CPU with
+    /// interrupts, since nothing re-arms it from the interrupt).
+    expired: bool,
     /// The pending callback and its key in `ARMED`.
     armed: Option<(TimerHandle, u64)>,
 }
@@ -68,6 +74,7 @@ pub fn new(realtime: bool) -> Arc<TimerFd> {
             deadline_ns: 0,
             interval_ns: 0,
             ticks: 0,
+            expired: false,
             armed: None,
         }),
         queue: WaitQueue::new(),
@@ -90,7 +97,7 @@ fn arm(this: &TimerFd, state: &mut TimerState) {
     state.armed = Some((handle, key));
 }
 
-/// The timer interrupt: count the expiry (and the intervals missed), re-arm a periodic timer.
+/// The timer interrupt: count the expiry.
 fn fire(key: u64) {
     let Some(this) = ARMED.lock().remove(&key).and_then(|w| w.upgrade()) else {
         return;
@@ -101,18 +108,30 @@ fn fire(key: u64) {
             return; // re-armed or disarmed meanwhile
         }
         state.armed = None;
-        let now = time::monotonic_ns();
-        let late = now.saturating_sub(state.deadline_ns);
-        if let Some(missed) = late.checked_div(state.interval_ns) {
-            state.ticks += 1 + missed;
-            state.deadline_ns += (1 + missed) * state.interval_ns;
-            arm(&this, &mut state);
-        } else {
-            state.ticks += 1;
+        state.ticks += 1;
+        if state.interval_ns == 0 {
             state.deadline_ns = 0;
+        } else {
+            state.expired = true;
         }
     }
     this.queue.notify(READABLE);
+}
+
+/// An expired periodic timer: count the intervals missed since its expiry (the expiry itself is
+/// already counted), move it to the first expiry after now and arm it (Linux's
+/// `hrtimer_forward_now`).
+fn forward(this: &TimerFd, state: &mut TimerState) {
+    if !state.expired {
+        return;
+    }
+    state.expired = false;
+    let late = time::monotonic_ns().saturating_sub(state.deadline_ns);
+    if let Some(missed) = late.checked_div(state.interval_ns) {
+        state.ticks += missed;
+        state.deadline_ns += (missed + 1) * state.interval_ns;
+        arm(this, state);
+    }
 }
 
 impl TimerFd {
@@ -120,9 +139,11 @@ impl TimerFd {
     pub fn set(&self, value_ns: u64, interval_ns: u64, absolute: bool) -> (u64, u64) {
         {
             let mut state = self.state.lock();
+            forward(self, &mut state);
             let old = remaining(&state);
             disarm(&mut state);
             state.ticks = 0;
+            state.expired = false;
             state.interval_ns = interval_ns;
             state.deadline_ns = 0;
             if value_ns != 0 {
@@ -144,12 +165,18 @@ impl TimerFd {
 
     /// timerfd_gettime: (remaining, interval).
     pub fn get(&self) -> (u64, u64) {
-        remaining(&self.state.lock())
+        let mut state = self.state.lock();
+        forward(self, &mut state);
+        remaining(&state)
     }
 
     fn take_ticks(&self) -> Option<u64> {
         let mut state = self.state.lock();
-        (state.ticks > 0).then(|| core::mem::take(&mut state.ticks))
+        if state.ticks == 0 {
+            return None;
+        }
+        forward(self, &mut state);
+        Some(core::mem::take(&mut state.ticks))
     }
 }
 
