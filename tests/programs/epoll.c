@@ -178,10 +178,36 @@ static void run_table(const char *what, const struct step *steps, int nsteps, in
     }
 }
 
+/* Level-triggered items take turns when fewer events are asked for than are ready: a reported
+ * item goes back at the tail of the ready list. */
+static void test_turns(void)
+{
+    int ep = epoll_create1(0), efd[3];
+    for (int i = 0; i < 3; i++) {
+        efd[i] = eventfd(1, 0);
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
+        CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, efd[i], &ev) == 0);
+    }
+    char order[16] = {0};
+    for (int round = 0; round < 7; round++) {
+        struct epoll_event ev;
+        CHECK(epoll_wait(ep, &ev, 1, 0) == 1);
+        order[round] = '0' + ev.data.u32;
+    }
+    printf("maxevents 1, three ready: %s\n", order);
+    CHECK(strcmp(order, "0120120") == 0);
+    struct epoll_event evs[2];
+    CHECK(epoll_wait(ep, evs, 2, 0) == 2 && evs[0].data.u32 == 1 && evs[1].data.u32 == 2);
+    close(ep);
+    for (int i = 0; i < 3; i++)
+        close(efd[i]);
+}
+
 static void test_table(void)
 {
     run_table("pipe", pipe_table, sizeof pipe_table / sizeof pipe_table[0], 0);
     run_table("eventfd", eventfd_table, sizeof eventfd_table / sizeof eventfd_table[0], 1);
+    test_turns();
 }
 
 /* ---- hang-ups and errors on pipe ends ---- */
