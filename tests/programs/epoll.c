@@ -699,6 +699,11 @@ static void test_timeout(void)
     ts.tv_sec = -1;
     ts.tv_nsec = 0;
     CHECK(syscall(SYS_epoll_pwait2, ep, &ev, 1, &ts, NULL, 8) == -1 && errno == EINVAL);
+    /* A timeout of centuries waits for the event. */
+    ts.tv_sec = INT64_MAX;
+    ts.tv_nsec = 0;
+    CHECK(write(fds[1], "z", 1) == 1);
+    CHECK(syscall(SYS_epoll_pwait2, ep, &ev, 1, &ts, NULL, 8) == 1);
     printf("timeouts: 0 events, not early\n");
     close(ep);
     close(fds[0]);

@@ -92,6 +92,16 @@ static void test_basics(void)
     close(efd);
 }
 
+static int write_fd;
+static void *write_byte_later(void *arg)
+{
+    (void)arg;
+    struct timespec d = {0, 30000000};
+    nanosleep(&d, NULL);
+    CHECK(write(write_fd, "y", 1) == 1);
+    return NULL;
+}
+
 static void test_timeout(void)
 {
     int fds[2];
@@ -157,6 +167,15 @@ static void test_timeout(void)
     uint64_t t7 = now_ns();
     CHECKF(t7 - t6 >= 25000000, "pselect6 after %llu ns", (unsigned long long)(t7 - t6));
     CHECK(ts.tv_sec == 0 && ts.tv_nsec == 0);
+    /* A timeout of centuries ({LONG_MAX, 0}, a common "forever") waits for the fd. */
+    pthread_t t;
+    write_fd = fds[1];
+    CHECK(pthread_create(&t, NULL, write_byte_later, NULL) == 0);
+    struct timespec forever = {INT64_MAX, 0};
+    p.events = POLLIN;
+    CHECK(ppoll(&p, 1, &forever, NULL) == 1 && p.revents == POLLIN);
+    pthread_join(t, NULL);
+    CHECK(read(fds[0], &c, 1) == 1);
     printf("timeouts: 0 ready, not early, nothing left\n");
     close(fds[0]);
     close(fds[1]);

@@ -21,6 +21,8 @@ use crate::syscalls::{info, signal, time};
 use crate::uaccess;
 
 const NS_PER_SEC: u64 = 1_000_000_000;
+/// Deadlines from this monotonic time on (about 146 years) are waited for without a timer.
+const FAR_FUTURE_NS: u64 = 1 << 62;
 
 /// A timeout as an absolute monotonic time (`None`: forever), and where its remaining time is
 /// written back.
@@ -58,6 +60,8 @@ impl Timeout {
         match self.end_ns {
             None => Deadline::Never,
             Some(_) if self.zero => Deadline::Tsc(0),
+            // Centuries away (`{LONG_MAX, 0}` as "forever"): past what the TSC conversion holds.
+            Some(end) if end >= FAR_FUTURE_NS => Deadline::Never,
             Some(end) => Deadline::Tsc(time::monotonic_to_tsc(end)),
         }
     }
