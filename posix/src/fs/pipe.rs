@@ -42,8 +42,10 @@ struct Buffer {
     page: Box<[u8]>,
     offset: usize,
     len: usize,
-    /// Written in packet mode (O_DIRECT): a read takes the whole buffer, and nothing merges.
+    /// Written in packet mode (O_DIRECT): a read takes the whole buffer.
     packet: bool,
+    /// Whether a later small write may append to it (not packets, not `tee` copies).
+    can_merge: bool,
 }
 
 struct Ring {
@@ -235,7 +237,7 @@ impl Pipe {
                 let chars = total & (PAGE - 1);
                 if let Some(last) = ring.buffers.back_mut().filter(|_| first && !packets) {
                     let end = last.offset + last.len;
-                    if chars != 0 && !last.packet && end + chars <= PAGE {
+                    if chars != 0 && last.can_merge && end + chars <= PAGE {
                         if buf.take(&mut last.page[end..end + chars]) < chars {
                             fault = true;
                         } else {
@@ -261,6 +263,7 @@ impl Pipe {
                         offset: 0,
                         len: got,
                         packet: packets,
+                        can_merge: !packets,
                     });
                     done += got;
                 }
@@ -479,6 +482,91 @@ pub fn open_fifo(pipe: &Arc<Pipe>, flags: u32) -> Result<Arc<dyn FileOps>, Errno
     }
 }
 
+fn pipe_of(file: &OpenFile) -> Option<&Arc<Pipe>> {
+    Some(&file.ops.as_any().downcast_ref::<PipeEnd>()?.pipe)
+}
+
+/// tee(2): copy up to `len` bytes from the pipe `input` to the pipe `output` without consuming
+/// them, as Linux's `do_tee`: wait for data in `input` (0 when it has no writers) and for room in
+/// `output` (EPIPE and SIGPIPE without readers), unless `nonblocking` (SPLICE_F_NONBLOCK):
+/// EAGAIN. Whole buffers are copied (the last one cut at `len`), each into an output slot.
+/// EINVAL unless both are pipes and different ones.
+pub fn tee(input: &OpenFile, output: &OpenFile, len: usize, nonblocking: bool) -> SysResult {
+    let (Some(src), Some(dst)) = (pipe_of(input), pipe_of(output)) else {
+        return Err(Errno::EINVAL);
+    };
+    if Arc::ptr_eq(src, dst) {
+        return Err(Errno::EINVAL);
+    }
+    if len == 0 {
+        return Ok(0);
+    }
+    let wait_for = |pipe: &Pipe, events: u32, ready: &dyn Fn() -> bool| -> Result<(), Errno> {
+        if ready() {
+            return Ok(());
+        }
+        if nonblocking {
+            return Err(Errno::EAGAIN);
+        }
+        wait::wait_until(&[&pipe.queue], events, Deadline::Never, || {
+            ready().then_some(())
+        })
+        .map_err(signal::restartable)
+    };
+    wait_for(src, READABLE, &|| !src.empty() || src.writers() == 0)?;
+    if src.empty() {
+        return Ok(0); // no writers
+    }
+    let no_reader = || {
+        signal::send_sigpipe_to_current();
+        Err(Errno::EPIPE)
+    };
+    if dst.readers() == 0 {
+        return no_reader();
+    }
+    wait_for(dst, WRITABLE, &|| !dst.full() || dst.readers() == 0)?;
+    if dst.readers() == 0 {
+        return no_reader();
+    }
+    // Both rings, in address order (a tee the other way round takes them in the same order).
+    let (first, second) = if Arc::as_ptr(src) < Arc::as_ptr(dst) {
+        (src, dst)
+    } else {
+        (dst, src)
+    };
+    let mut first_ring = first.ring.lock();
+    let mut second_ring = second.ring.lock();
+    let (from, to) = if core::ptr::eq(first.as_ref(), src.as_ref()) {
+        (&mut *first_ring, &mut *second_ring)
+    } else {
+        (&mut *second_ring, &mut *first_ring)
+    };
+    let mut copied = 0usize;
+    for buffer in from.buffers.iter() {
+        if copied == len || to.buffers.len() >= to.slots {
+            break;
+        }
+        let n = buffer.len.min(len - copied);
+        let mut page = to.new_page();
+        page[..n].copy_from_slice(&buffer.page[buffer.offset..buffer.offset + n]);
+        to.buffers.push_back(Buffer {
+            page,
+            offset: 0,
+            len: n,
+            packet: buffer.packet,
+            can_merge: false,
+        });
+        copied += n;
+    }
+    dst.publish(to);
+    drop(second_ring);
+    drop(first_ring);
+    if copied > 0 {
+        dst.queue.notify(READABLE);
+    }
+    Ok(copied as i64)
+}
+
 /// F_GETPIPE_SZ/F_SETPIPE_SZ on `file` (EBADF if it is not a pipe, as Linux).
 pub fn pipe_size(file: &OpenFile, cmd: u32, arg: u64) -> SysResult {
     let end = file
@@ -489,5 +577,84 @@ pub fn pipe_size(file: &OpenFile, cmd: u32, arg: u64) -> SysResult {
     match cmd {
         abi::F_GETPIPE_SZ => Ok((end.pipe.slots.load(Ordering::SeqCst) * PAGE) as i64),
         _ => end.pipe.set_size(arg),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    fn nonblocking_pipe(extra: u32) -> (Arc<OpenFile>, Arc<OpenFile>) {
+        ferrite_smp::sched::install_host_platform();
+        new_pipe(abi::O_NONBLOCK | extra)
+    }
+
+    fn write(file: &OpenFile, bytes: &[u8]) -> SysResult {
+        file.write(&mut WriteBuf::kernel(bytes), None)
+    }
+
+    fn read(file: &OpenFile, len: usize) -> Result<Vec<u8>, Errno> {
+        let mut buf = vec![0u8; len];
+        let n = file.read(&mut ReadBuf::kernel(&mut buf), None)? as usize;
+        buf.truncate(n);
+        Ok(buf)
+    }
+
+    #[test]
+    fn small_writes_merge_into_pages_as_linux() {
+        let (r, w) = nonblocking_pipe(0);
+        let mut total = 0;
+        while let Ok(n) = write(&w, &[7u8; 100]) {
+            total += n;
+        }
+        assert_eq!(total, 16 * 4000); // 40 writes a page, 16 pages
+        assert_eq!(write(&w, &[1u8; 96]), Ok(96)); // the last page's 96 free bytes
+        assert_eq!(write(&w, &[1u8; 1]), Err(Errno::EAGAIN));
+        assert_eq!(read(&r, 4000).unwrap().len(), 4000); // frees the first page
+        assert_eq!(write(&w, &[2u8; 5000]), Ok(4096)); // one page fits
+    }
+
+    #[test]
+    fn end_of_file_and_sizes() {
+        let (r, w) = nonblocking_pipe(0);
+        assert_eq!(read(&r, 10), Err(Errno::EAGAIN));
+        assert_eq!(write(&w, b"abc"), Ok(3));
+        assert_eq!(pipe_size(&w, abi::F_SETPIPE_SZ, 5000), Ok(8192));
+        assert_eq!(pipe_size(&r, abi::F_GETPIPE_SZ, 0), Ok(8192));
+        assert_eq!(pipe_size(&r, abi::F_SETPIPE_SZ, 0), Ok(4096));
+        assert_eq!(
+            pipe_size(&r, abi::F_SETPIPE_SZ, 0x8000_0001),
+            Err(Errno::EINVAL)
+        );
+        drop(w);
+        assert_eq!(read(&r, 10).unwrap(), b"abc");
+        assert_eq!(read(&r, 10).unwrap(), b"");
+        assert_eq!(r.poll() & abi::EPOLLHUP, abi::EPOLLHUP);
+    }
+
+    #[test]
+    fn packets_are_read_whole() {
+        let (r, w) = nonblocking_pipe(abi::O_DIRECT);
+        assert_eq!(write(&w, b"0123456789"), Ok(10));
+        assert_eq!(write(&w, b"abc"), Ok(3));
+        assert_eq!(read(&r, 4).unwrap(), b"0123"); // the rest of the packet is dropped
+        assert_eq!(read(&r, 100).unwrap(), b"abc");
+    }
+
+    #[test]
+    fn tee_copies_without_consuming() {
+        let (r1, w1) = nonblocking_pipe(0);
+        let (r2, w2) = nonblocking_pipe(0);
+        assert_eq!(tee(&r1, &w2, 10, true), Err(Errno::EAGAIN));
+        assert_eq!(write(&w1, b"hello"), Ok(5));
+        assert_eq!(write(&w1, &[b'x'; 5000]), Ok(5000));
+        assert_eq!(tee(&r1, &w2, 7, true), Ok(7));
+        assert_eq!(read(&r2, 100).unwrap(), b"helloxx"); // "hello" and the next 904 bytes share a page
+        assert_eq!(read(&r1, 5).unwrap(), b"hello");
+        assert_eq!(tee(&r1, &w2, 100_000, true), Ok(5000));
+        assert_eq!(tee(&r1, &r1, 1, true), Err(Errno::EINVAL));
+        assert_eq!(tee(&r1, &w1, 1, true), Err(Errno::EINVAL));
+        drop((r2, w1));
     }
 }
