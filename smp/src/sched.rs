@@ -507,6 +507,20 @@ pub fn describe_cpu(cpu: usize, out: &mut impl core::fmt::Write) {
     }
 }
 
+/// Time CPU `cpu` has spent idle since the scheduler started there (its idle thread's run
+/// time), for /proc/stat and /proc/uptime.
+pub fn idle_time_ns(cpu: usize) -> u64 {
+    let Some(state) = CPUS.get(cpu) else {
+        return 0;
+    };
+    let idle = state.idle.load(Ordering::Acquire);
+    if idle.is_null() {
+        return 0;
+    }
+    // SAFETY: the idle thread's reference is held forever by `idle`.
+    thread_cpu_time_ns(unsafe { &*idle })
+}
+
 /// The idle loop of a CPU: run whatever is queued, otherwise halt until an interrupt.
 pub extern "C" fn idle_loop(_cpu: u64) -> ! {
     let p = platform();

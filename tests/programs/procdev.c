@@ -310,6 +310,36 @@ static int status(void)
     s = slurp("/proc/self/status", NULL);
     CHECK(field(s, "Threads") && atoi(field(s, "Threads")) == 2);
     free(s);
+    /* The thread's own directory: musl's pthread_setname_np for another thread writes its
+     * task/TID/comm, pthread_getname_np reads it. */
+    CHECK(pthread_setname_np(t, "worker") == 0);
+    char got[16] = {0};
+    CHECK(pthread_getname_np(t, got, sizeof got) == 0 && strcmp(got, "worker") == 0);
+    DIR *d = opendir("/proc/self/task");
+    CHECK(d != NULL);
+    int tasks = 0, self_seen = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        tasks++;
+        self_seen |= atoi(e->d_name) == getpid();
+        char path[300];
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+        char *comm = slurp(path, NULL);
+        CHECKF(strcmp(comm, atoi(e->d_name) == getpid() ? "renamed-proc\n" : "worker\n") == 0,
+               "%s: %s", path, comm);
+        free(comm);
+    }
+    if (d)
+        closedir(d);
+    CHECK(tasks == 2 && self_seen);
+    char thread_self[64], expect_self[64];
+    ssize_t ts = readlink("/proc/thread-self", thread_self, sizeof thread_self - 1);
+    CHECK(ts > 0);
+    thread_self[ts > 0 ? ts : 0] = 0;
+    snprintf(expect_self, sizeof expect_self, "%d/task/%d", getpid(), gettid());
+    CHECKF(strcmp(thread_self, expect_self) == 0, "%s", thread_self);
     s = slurp("/proc/self/stat", NULL);
     char expect[64];
     snprintf(expect, sizeof expect, "%d (renamed-proc) R ", getpid());
@@ -328,7 +358,7 @@ static int status(void)
     CHECK(n > 0);
     self[n > 0 ? n : 0] = 0;
     CHECK(atoi(self) == getpid());
-    printf("status: Name follows prctl, Pid, Threads, stat\n");
+    printf("status: Name follows prctl, Pid, Threads, stat, task/TID/comm\n");
     return check_finish();
 }
 

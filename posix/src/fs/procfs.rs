@@ -172,6 +172,7 @@ fn process_info() -> text::ProcessInfo {
     text::ProcessInfo {
         name: comm(),
         pid: thread::MAIN_TID,
+        tid: thread::MAIN_TID,
         threads,
         affinity: affinity & online_mask(),
         sig_pending: pending,
@@ -297,29 +298,31 @@ fn cpuinfo_text() -> String {
     )
 }
 
-/// Busy and idle time: the process's CPU time against the CPUs' time since boot. Time is not
-/// accounted per CPU, so the per-CPU lines read 0.
+/// Busy and idle time per CPU: idle is the CPU's idle thread's run time, busy the rest of the
+/// time since boot (the service and the kernel share it; it is reported as user time).
 fn system_stat() -> text::SystemStat {
-    let cpus = sched::cpu_count().max(1);
     let up = crate::syscalls::time::monotonic_ns();
-    let busy = thread::process_cpu_time_ns().min(up * cpus as u64);
+    let cpus = (0..sched::cpu_count().max(1))
+        .map(|cpu| {
+            let idle = sched::idle_time_ns(cpu).min(up);
+            text::CpuTimes {
+                busy_ns: up - idle,
+                idle_ns: idle,
+            }
+        })
+        .collect();
     let (_, running, last) = thread_counts();
-    let boot = boot_timespec();
     text::SystemStat {
-        total: Some(text::CpuTimes {
-            busy_ns: busy,
-            idle_ns: up * cpus as u64 - busy,
-        }),
-        cpus: alloc::vec![text::CpuTimes::default(); cpus],
-        boot_time_s: boot.tv_sec as u64,
+        total: None,
+        cpus,
+        boot_time_s: boot_timespec().tv_sec as u64,
         threads_created: last as u64,
         running,
     }
 }
 
 fn idle_ns() -> u64 {
-    let s = system_stat();
-    s.total.map(|t| t.idle_ns).unwrap_or(0)
+    system_stat().cpus.iter().map(|c| c.idle_ns).sum()
 }
 
 fn hostname() -> String {
@@ -388,7 +391,7 @@ impl DynamicDir for FdDir {
             .collect()
     }
 
-    fn lookup(&self, name: &str) -> Option<Body> {
+    fn lookup(&self, name: &str, _fs: &Arc<Fs>) -> Option<Body> {
         // Only canonical decimal numbers name a descriptor ("01" does not, as on Linux).
         if name.len() > 1 && name.starts_with('0') {
             return None;
@@ -396,6 +399,49 @@ impl DynamicDir for FdDir {
         let fd: i32 = name.parse().ok()?;
         crate::fs::fdtable::get(fd).ok()?;
         Some(Body::Fd(fd))
+    }
+}
+
+/// /proc/self/task: one directory per thread, with its comm (writable: musl's
+/// pthread_setname_np for another thread writes it), stat and status.
+struct TaskDir;
+
+impl DynamicDir for TaskDir {
+    fn list(&self) -> Vec<(String, FileType)> {
+        let mut tids = Vec::new();
+        thread::try_for_each(|t| tids.push(t.tid));
+        tids.sort_unstable();
+        tids.into_iter()
+            .map(|t| (t.to_string(), FileType::Directory))
+            .collect()
+    }
+
+    fn lookup(&self, name: &str, fs: &Arc<Fs>) -> Option<Body> {
+        if name.len() > 1 && name.starts_with('0') {
+            return None;
+        }
+        let tid: u32 = name.parse().ok()?;
+        thread::find(tid)?;
+        let per_thread = |format: fn(&text::ProcessInfo) -> String| -> tree::GenerateWith {
+            Arc::new(move || {
+                let mut p = process_info();
+                p.tid = tid;
+                p.name = tree::thread_name(tid).unwrap_or_default();
+                format(&p).into_bytes()
+            })
+        };
+        let children = alloc::vec![
+            ("comm".to_string(), Node::new(fs, 0o644, Body::Comm(tid))),
+            (
+                "stat".to_string(),
+                Node::new(fs, 0o444, Body::FileWith(per_thread(text::stat)))
+            ),
+            (
+                "status".to_string(),
+                Node::new(fs, 0o444, Body::FileWith(per_thread(text::status)))
+            ),
+        ];
+        Some(Body::Dir(children))
     }
 }
 
@@ -442,6 +488,10 @@ fn process_dir(fs: &Arc<Fs>) -> Arc<Node> {
             (
                 "status",
                 Node::file(fs, || text::status(&process_info()).into_bytes())
+            ),
+            (
+                "task",
+                Node::new(fs, 0o555, Body::Dynamic(alloc::boxed::Box::new(TaskDir)))
             ),
         ],
     )
@@ -514,6 +564,12 @@ fn proc_root() -> InodeRef {
                 Node::file(fs, || text::system_stat(&system_stat()).into_bytes())
             ),
             ("sys", sys),
+            (
+                "thread-self",
+                Node::link(fs, || {
+                    alloc::format!("{}/task/{}", thread::MAIN_TID, sched::current().tid)
+                })
+            ),
             (
                 "uptime",
                 Node::file(fs, || {

@@ -96,6 +96,8 @@ pub fn maps(lines: &[MapLine]) -> String {
 pub struct ProcessInfo {
     pub name: String,
     pub pid: u32,
+    /// The thread shown (the process's files show the main thread, whose id is the pid).
+    pub tid: u32,
     pub threads: usize,
     /// The main thread's CPU affinity (already limited to online CPUs).
     pub affinity: u64,
@@ -127,7 +129,7 @@ pub fn status(p: &ProcessInfo) -> String {
     let _ = writeln!(
         s,
         "Tgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t0\nTracerPid:\t0",
-        p.pid, p.pid
+        p.pid, p.tid
     );
     s.push_str("Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n");
     let _ = writeln!(s, "FDSize:\t{}\nGroups:\t", p.fd_slots);
@@ -135,7 +137,7 @@ pub fn status(p: &ProcessInfo) -> String {
     let _ = writeln!(
         s,
         "{}\nNSpid:\t{}\nNSpgid:\t{}\nNSsid:\t{}",
-        p.pid, p.pid, p.pid, p.pid
+        p.pid, p.tid, p.pid, p.pid
     );
     kb(&mut s, "VmPeak", p.vm_size_kb);
     kb(&mut s, "VmSize", p.vm_size_kb);
@@ -231,7 +233,7 @@ pub fn stat(p: &ProcessInfo) -> String {
         0,                       // exit_code
     ];
     let mut s = String::new();
-    let _ = write!(s, "{} ({}) R", p.pid, p.name);
+    let _ = write!(s, "{} ({}) R", p.tid, p.name);
     for (i, v) in fields.iter().enumerate() {
         if i == 4 {
             s.push_str(" -1");
@@ -327,7 +329,7 @@ pub struct SystemStat {
 }
 
 /// /proc/stat. Busy time is "user" (the kernel and the service share one address space and
-/// their time is not told apart), idle time "idle"; the other columns are not tracked.
+/// their time is not told apart), idle time "idle"; the other columns are not tracked (0).
 pub fn system_stat(st: &SystemStat) -> String {
     let line = |s: &mut String, label: &str, t: CpuTimes| {
         let _ = writeln!(
@@ -464,6 +466,7 @@ mod tests {
         let p = ProcessInfo {
             name: "prog".into(),
             pid: 1,
+            tid: 1,
             threads: 3,
             affinity: 0b11,
             vm_rss_kb: 400,

@@ -16,13 +16,16 @@ use crate::fs::devfs::Device;
 use crate::fs::file::{FileOps, OpenFile, ReadBuf, WriteBuf};
 use crate::fs::vfs::{self, DirEntry, FileType, Inode, InodeRef};
 
-/// A directory whose entries are computed: `list` gives (name, kind) pairs, `lookup` the node.
+/// A directory whose entries are computed: `list` gives (name, kind) pairs, `lookup` the node
+/// (`fs` makes the nodes of a directory it returns).
 pub trait DynamicDir: Send + Sync {
     fn list(&self) -> Vec<(String, FileType)>;
-    fn lookup(&self, name: &str) -> Option<Body>;
+    fn lookup(&self, name: &str, fs: &Arc<Fs>) -> Option<Body>;
 }
 
 pub type Generate = fn() -> Vec<u8>;
+/// A generated file that depends on something fixed when its node is made (a thread id).
+pub type GenerateWith = Arc<dyn Fn() -> Vec<u8> + Send + Sync>;
 pub type LinkTarget = fn() -> String;
 
 /// What a node is.
@@ -30,6 +33,9 @@ pub enum Body {
     Dir(Vec<(String, Arc<Node>)>),
     Dynamic(Box<dyn DynamicDir>),
     File(Generate),
+    FileWith(GenerateWith),
+    /// A thread's name (/proc/self/task/TID/comm): read as a file, and writing renames it.
+    Comm(u32),
     Link(LinkTarget),
     /// A symlink whose target is fixed when the node is made (entries of dynamic directories).
     FixedLink(String),
@@ -110,7 +116,8 @@ impl Node {
     fn child(&self, body: Body) -> Arc<Node> {
         let perm = match &body {
             Body::Dir(_) | Body::Dynamic(_) => 0o555,
-            Body::File(_) => 0o444,
+            Body::File(_) | Body::FileWith(_) => 0o444,
+            Body::Comm(_) => 0o644,
             Body::Fd(fd) => fd_link_perm(*fd),
             _ => 0o777,
         };
@@ -122,10 +129,19 @@ impl Node {
     fn file_type(&self) -> FileType {
         match &self.body {
             Body::Dir(_) | Body::Dynamic(_) => FileType::Directory,
-            Body::File(_) => FileType::Regular,
+            Body::File(_) | Body::FileWith(_) | Body::Comm(_) => FileType::Regular,
             Body::Link(_) | Body::FixedLink(_) | Body::Fd(_) => FileType::Symlink,
             Body::Device(_) => FileType::CharDevice,
         }
+    }
+
+    fn snapshot(&self, data: Vec<u8>, comm_of: Option<u32>, path: &str) -> Arc<dyn FileOps> {
+        Arc::new(Snapshot {
+            data,
+            comm_of,
+            node: self.this(),
+            path: String::from(path),
+        })
     }
 
     /// The open file behind a /proc/self/fd entry.
@@ -149,7 +165,7 @@ fn fd_link_perm(fd: i32) -> u32 {
 fn kind_of(body: &Body) -> FileType {
     match body {
         Body::Dir(_) | Body::Dynamic(_) => FileType::Directory,
-        Body::File(_) => FileType::Regular,
+        Body::File(_) | Body::FileWith(_) | Body::Comm(_) => FileType::Regular,
         Body::Device(_) => FileType::CharDevice,
         _ => FileType::Symlink,
     }
@@ -218,7 +234,7 @@ impl Inode for Node {
                 .map(|(_, node)| node.clone() as InodeRef)
                 .ok_or(Errno::ENOENT),
             Body::Dynamic(d) => d
-                .lookup(name)
+                .lookup(name, &self.fs)
                 .map(|body| self.child(body) as InodeRef)
                 .ok_or(Errno::ENOENT),
             _ => Err(Errno::ENOTDIR),
@@ -294,11 +310,14 @@ impl Inode for Node {
             }
             // Opening for writing is allowed (root may); writes fail with EIO, as Linux's
             // procfs files without a write operation.
-            Body::File(generate) => Ok(Arc::new(Snapshot {
-                data: generate(),
-                node: self.this(),
-                path: String::from(path),
-            })),
+            Body::File(generate) => Ok(self.snapshot(generate(), None, path)),
+            Body::FileWith(generate) => Ok(self.snapshot(generate(), None, path)),
+            Body::Comm(tid) => {
+                let name = thread_name(*tid).ok_or(Errno::ENOENT)?;
+                let mut text = name.into_bytes();
+                text.push(b'\n');
+                Ok(self.snapshot(text, Some(*tid), path))
+            }
             Body::Device(d) => d.open().ok_or(Errno::ENXIO),
             // Opening the link itself (the VFS follows /proc/self/fd links here): the same
             // file, as a new description.
@@ -356,9 +375,18 @@ impl Inode for OpenTarget {
     }
 }
 
+/// A thread's name (Linux's comm), if the thread exists.
+pub fn thread_name(tid: u32) -> Option<String> {
+    let name = ferrite_smp::thread::find(tid)?.posix.lock().name;
+    let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+    Some(String::from_utf8_lossy(&name[..end]).into_owned())
+}
+
 /// An open generated file: the text as it was at open time.
 pub struct Snapshot {
     data: Vec<u8>,
+    /// For a thread's comm file: the thread a write renames.
+    comm_of: Option<u32>,
     node: Arc<Node>,
     path: String,
 }
@@ -373,11 +401,23 @@ impl FileOps for Snapshot {
     fn write(
         &self,
         _file: &OpenFile,
-        _buf: &mut WriteBuf,
+        buf: &mut WriteBuf,
         _offset: Option<u64>,
         _end: &mut Option<u64>,
     ) -> SysResult {
-        Err(Errno::EIO)
+        let Some(tid) = self.comm_of else {
+            return Err(Errno::EIO);
+        };
+        // As Linux's comm_write: the first 15 bytes become the name, the whole count is taken.
+        let count = buf.remaining();
+        let mut name = [0u8; 16];
+        let got = buf.take(&mut name[..15.min(count)]);
+        if got < 15.min(count) {
+            return Err(Errno::EFAULT);
+        }
+        let thread = ferrite_smp::thread::find(tid).ok_or(Errno::ESRCH)?;
+        thread.posix.lock().name = name;
+        Ok(count as i64)
     }
 
     fn seekable(&self) -> bool {
