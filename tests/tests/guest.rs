@@ -270,6 +270,7 @@ guest_cases! {
     epoll_threads_level_triggered: case(EPOLL).args(&["threads_lt"]);
     epoll_threads_edge_triggered: case(EPOLL).args(&["threads_et"]);
     epoll_threads_oneshot: case(EPOLL).args(&["threads_oneshot"]);
+    epoll_churn_while_waiting: case(EPOLL).args(&["churn"]);
     epoll_exclusive_wakes_one: case(EPOLL).args(&["exclusive"]);
     epoll_10000_fds_one_active: case(EPOLL).args(&["many"]);
     epoll_timeouts_not_early: case(EPOLL).args(&["timeout"]);
@@ -287,6 +288,7 @@ guest_cases! {
     fs_cwd: case(FS).args(&["cwd"]);
     fs_rlimit_nofile: case(FS).args(&["rlimit-nofile"]);
     fs_threads: case(FS).args(&["threads"]);
+    fs_tree_threads_moving_directories: case(FS).args(&["tree-threads"]);
     fs_copy: case(FS).args(&["copy"]);
     fs_misc: case(FS).args(&["misc"]);
     // Filling tmpfs (half the RAM), or the RAM above the kernel's reserve: ENOSPC, and the
@@ -372,9 +374,11 @@ boot_cases!(tcg2, Tcg, cpus = 2:
     epoll_threads_level_triggered,
     epoll_threads_edge_triggered,
     epoll_threads_oneshot,
+    epoll_churn_while_waiting,
     epoll_exclusive_wakes_one,
-    // Files: threads writing their own files and one shared file at once.
+    // Files: threads writing their own files and one shared file at once, and moving directories.
     fs_threads,
+    fs_tree_threads_moving_directories,
     // /proc and /sys on 2 CPUs: the CPU counts agree.
     proc_cpu_counts_agree,
     proc_self_status_and_stat,

@@ -71,8 +71,6 @@ struct Meta {
 }
 
 struct Dir {
-    /// `None` for the root of the file system (and after rmdir).
-    parent: Weak<TmpInode>,
     by_name: BTreeMap<String, u64>,
     /// Entries by readdir position (creation order); positions 0 and 1 are "." and "..".
     by_pos: BTreeMap<u64, (String, Arc<TmpInode>)>,
@@ -95,6 +93,9 @@ pub struct TmpInode {
     ino: u64,
     kind: FileType,
     meta: IrqMutex<Meta>,
+    /// A directory's parent (none for the root of the file system). Changed only under
+    /// RENAME_LOCK, and kept after rmdir: ".." from a removed current directory still works.
+    parent: IrqMutex<Weak<TmpInode>>,
     body: Body,
 }
 
@@ -139,7 +140,6 @@ impl TmpInode {
         let t = now();
         let body = match kind {
             FileType::Directory => Body::Dir(IrqMutex::new(Dir {
-                parent,
                 by_name: BTreeMap::new(),
                 by_pos: BTreeMap::new(),
                 next_pos: 2,
@@ -165,6 +165,7 @@ impl TmpInode {
                 mtime: t,
                 ctime: t,
             }),
+            parent: IrqMutex::new(parent),
             body,
         })
     }
@@ -360,8 +361,8 @@ impl vfs::Inode for TmpInode {
     }
 
     fn parent(&self) -> Option<InodeRef> {
-        let dir = self.dir().ok()?.lock();
-        dir.parent.upgrade().map(|p| p as InodeRef)
+        self.dir().ok()?;
+        self.parent.lock().upgrade().map(|p| p as InodeRef)
     }
 
     fn readdir(&self, pos: u64, sink: &mut dyn FnMut(DirEntry, u64) -> bool) -> Result<(), Errno> {
@@ -379,7 +380,7 @@ impl vfs::Inode for TmpInode {
             pos = 1;
         }
         if pos == 1 {
-            let parent_ino = dir_lock.lock().parent.upgrade().map_or(self.ino, |p| p.ino);
+            let parent_ino = self.parent.lock().upgrade().map_or(self.ino, |p| p.ino);
             let e = DirEntry {
                 name: String::from(".."),
                 ino: parent_ino,
@@ -483,7 +484,6 @@ impl vfs::Inode for TmpInode {
             if !cd.by_name.is_empty() {
                 return Err(Errno::ENOTEMPTY);
             }
-            // (The parent link stays: ".." from a removed current directory still works.)
             drop(cd);
             Self::remove(&mut dir, name);
             child
@@ -591,6 +591,25 @@ fn rename_locked(
     new_name: &str,
     flags: u32,
 ) -> Result<(), Errno> {
+    // Checked again here, where parents cannot change: a directory must not land inside
+    // itself (the caller's check raced with other renames), nor lock its own entries twice.
+    {
+        let src = TmpInode::get(&from.dir()?.lock(), old_name).ok_or(Errno::ENOENT)?;
+        if src.kind == FileType::Directory && is_ancestor(&src, to) {
+            return Err(Errno::EINVAL);
+        }
+    }
+    let existing = TmpInode::get(&to.dir()?.lock(), new_name);
+    if let Some(victim) = &existing
+        && victim.kind == FileType::Directory
+        && is_ancestor(victim, from)
+    {
+        return Err(if flags & vfs::RENAME_EXCHANGE != 0 {
+            Errno::EINVAL
+        } else {
+            Errno::ENOTEMPTY
+        });
+    }
     let same_dir = Arc::ptr_eq(from, to);
     // Lock both directories (address order; RENAME_LOCK makes this the only two-lock path
     // besides rmdir, which also holds it).
@@ -609,6 +628,8 @@ fn rename_locked(
         a = from_lock.lock();
         (&mut a, Some(&mut b))
     };
+    // Looked up again under the locks: unlink, link and create may have changed the names
+    // meanwhile (they cannot make a directory an ancestor of another: only renames can).
     let src = TmpInode::get(src_dir, old_name).ok_or(Errno::ENOENT)?;
     let existing = match &dst_dir {
         Some(d) => TmpInode::get(d, new_name),
@@ -643,12 +664,8 @@ fn rename_locked(
             }
         }
         if !same_dir {
-            if let Body::Dir(d) = &src.body {
-                d.lock().parent = Arc::downgrade(to);
-            }
-            if let Body::Dir(d) = &other.body {
-                d.lock().parent = Arc::downgrade(from);
-            }
+            *src.parent.lock() = Arc::downgrade(to);
+            *other.parent.lock() = Arc::downgrade(from);
             if src_is_dir != other_is_dir {
                 let delta = if src_is_dir { 1 } else { -1 };
                 to.add_links(delta);
@@ -694,9 +711,7 @@ fn rename_locked(
         }
     }
     if src_is_dir && !same_dir {
-        if let Body::Dir(d) = &src.body {
-            d.lock().parent = Arc::downgrade(to);
-        }
+        *src.parent.lock() = Arc::downgrade(to);
         from.add_links(-1);
         to.add_links(1);
     }
@@ -706,4 +721,19 @@ fn rename_locked(
         to.touch_modified();
     }
     Ok(())
+}
+
+/// Whether `ancestor` is `dir` or above it (parents are stable under RENAME_LOCK).
+fn is_ancestor(ancestor: &Arc<TmpInode>, dir: &Arc<TmpInode>) -> bool {
+    let mut d = dir.clone();
+    loop {
+        if Arc::ptr_eq(&d, ancestor) {
+            return true;
+        }
+        let up = d.parent.lock().upgrade();
+        match up {
+            Some(p) => d = p,
+            None => return false,
+        }
+    }
 }
