@@ -2,7 +2,7 @@
  * eventfds), hang-up and error events, epoll_ctl's errors, nested instances, closing a registered
  * file, many threads on one instance, EPOLLEXCLUSIVE, 10,000 registered fds with one active, and
  * timeouts. Modes: table, hup, ctl_errors, nested, close, threads_lt, threads_et,
- * threads_oneshot, exclusive, many, timeout, sigmask. */
+ * threads_oneshot, churn, exclusive, many, timeout, sigmask. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -585,6 +585,67 @@ static void test_threads(uint32_t flags)
     close(threads_stop);
 }
 
+/* ---- churn: threads adding, modifying, deleting and closing while others wait ---- */
+
+enum { CHURNERS = 3, CHURN_ROUNDS = 1500 };
+static int churn_ep;
+static volatile int churn_done;
+
+static void *churner(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    for (int i = 0; i < CHURN_ROUNDS; i++) {
+        int fd = eventfd(0, EFD_NONBLOCK);
+        struct epoll_event ev = {.events = EPOLLIN | (i % 3 == 1 ? EPOLLET : 0) |
+                                           (i % 3 == 2 ? EPOLLONESHOT : 0),
+                                 .data.u32 = id};
+        CHECK(epoll_ctl(churn_ep, EPOLL_CTL_ADD, fd, &ev) == 0);
+        write_eventfd(fd, 1);
+        if (i % 4 == 0) {
+            ev.events = EPOLLIN | EPOLLOUT;
+            CHECK(epoll_ctl(churn_ep, EPOLL_CTL_MOD, fd, &ev) == 0);
+        }
+        if (i % 2 == 0)
+            CHECK(epoll_ctl(churn_ep, EPOLL_CTL_DEL, fd, NULL) == 0);
+        close(fd);
+    }
+    return NULL;
+}
+
+static void *churn_waiter(void *arg)
+{
+    (void)arg;
+    struct epoll_event evs[8];
+    while (!churn_done)
+        epoll_wait(churn_ep, evs, 8, 5);
+    return NULL;
+}
+
+static void test_churn(void)
+{
+    churn_ep = epoll_create1(0);
+    pthread_t c[CHURNERS], w[2];
+    for (int i = 0; i < 2; i++)
+        CHECK(pthread_create(&w[i], NULL, churn_waiter, NULL) == 0);
+    for (int i = 0; i < CHURNERS; i++)
+        CHECK(pthread_create(&c[i], NULL, churner, (void *)(intptr_t)i) == 0);
+    for (int i = 0; i < CHURNERS; i++)
+        pthread_join(c[i], NULL);
+    churn_done = 1;
+    for (int i = 0; i < 2; i++)
+        pthread_join(w[i], NULL);
+    struct epoll_event evs[8];
+    CHECK(epoll_wait(churn_ep, evs, 8, 0) == 0);
+    /* The instance still works. */
+    int fd = eventfd(1, 0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 99};
+    CHECK(epoll_ctl(churn_ep, EPOLL_CTL_ADD, fd, &ev) == 0);
+    CHECK(epoll_wait(churn_ep, evs, 8, 0) == 1 && evs[0].data.u32 == 99);
+    printf("churn: %d threads x %d registrations, nothing left behind\n", CHURNERS, CHURN_ROUNDS);
+    close(fd);
+    close(churn_ep);
+}
+
 /* ---- EPOLLEXCLUSIVE: one write wakes one of two instances' waiters ---- */
 
 static int excl_ep[2];
@@ -813,6 +874,8 @@ int main(int argc, char **argv)
         test_threads(EPOLLONESHOT);
     else if (MODE_IS("exclusive"))
         test_exclusive();
+    else if (MODE_IS("churn"))
+        test_churn();
     else if (MODE_IS("many"))
         test_many();
     else if (MODE_IS("timeout"))
