@@ -271,7 +271,6 @@ guest_cases! {
     epoll_threads_edge_triggered: case(EPOLL).args(&["threads_et"]);
     epoll_threads_oneshot: case(EPOLL).args(&["threads_oneshot"]);
     epoll_churn_while_waiting: case(EPOLL).args(&["churn"]);
-    epoll_churn_while_waiting: case(EPOLL).args(&["churn"]);
     epoll_exclusive_wakes_one: case(EPOLL).args(&["exclusive"]);
     epoll_10000_fds_one_active: case(EPOLL).args(&["many"]);
     epoll_timeouts_not_early: case(EPOLL).args(&["timeout"]);
@@ -375,7 +374,6 @@ boot_cases!(tcg2, Tcg, cpus = 2:
     epoll_threads_level_triggered,
     epoll_threads_edge_triggered,
     epoll_threads_oneshot,
-    epoll_churn_while_waiting,
     epoll_churn_while_waiting,
     epoll_exclusive_wakes_one,
     // Files: threads writing their own files and one shared file at once, and moving directories.
