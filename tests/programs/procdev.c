@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysinfo.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
@@ -520,6 +521,13 @@ static int misc(int argc, char **argv)
     char *mounts = slurp("/proc/mounts", NULL);
     CHECK(strstr(mounts, " /proc proc ") != NULL);
     free(mounts);
+    char *mountinfo = slurp("/proc/self/mountinfo", NULL);
+    CHECK(strstr(mountinfo, " /proc ") != NULL && strstr(mountinfo, " - proc proc ") != NULL);
+    free(mountinfo);
+    struct statfs fs;
+    CHECK(statfs("/proc", &fs) == 0 && fs.f_type == 0x9fa0);
+    CHECK(statfs("/sys/devices/system/cpu", &fs) == 0 && fs.f_type == 0x62656572);
+    CHECK(statfs("/dev/shm", &fs) == 0 && fs.f_type == 0x01021994);
     /* Generated files: a consistent snapshot per open, seekable within it, read-only. */
     int fd = open("/proc/self/status", O_RDONLY);
     char a[32] = {0}, b[32] = {0};
@@ -541,7 +549,7 @@ static int misc(int argc, char **argv)
     CHECK(stat("/proc/cpuinfo", &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0);
     CHECK(stat("/proc/self/fd", &st) == 0 && S_ISDIR(st.st_mode));
     CHECK(stat("/sys/devices/system/cpu", &st) == 0 && S_ISDIR(st.st_mode));
-    printf("misc: cmdline, environ, exe, hostname, version, mounts, snapshots\n");
+    printf("misc: cmdline, environ, exe, hostname, version, mounts, statfs, snapshots\n");
     return check_finish();
 }
 

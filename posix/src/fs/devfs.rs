@@ -150,7 +150,8 @@ pub fn open_node(rdev: u64) -> Result<Arc<dyn FileOps>, Errno> {
 /// (POSIX shared memory: shm_open creates its files there).
 pub fn mount() -> Result<(), Errno> {
     use crate::fs::procfs::tree::{Body, Fs, Node};
-    let fs = Fs::new();
+    // devtmpfs is a tmpfs to statfs.
+    let fs = Fs::new(crate::fs::procfs::tree::TMPFS_MAGIC);
     let mut children: alloc::vec::Vec<(String, Arc<Node>)> = alloc::vec::Vec::new();
     for d in DEVICES {
         children.push((d.name.into(), Node::new(&fs, d.perm, Body::Device(d))));

@@ -335,40 +335,56 @@ fn cpu_range() -> Vec<u8> {
     s.into_bytes()
 }
 
+/// The file systems mounted at boot, parents first.
+const MOUNTS: [text::Mount<'static>; 5] = [
+    text::Mount {
+        source: "rootfs",
+        target: "/",
+        fstype: "tmpfs",
+        options: "rw",
+    },
+    text::Mount {
+        source: "devtmpfs",
+        target: "/dev",
+        fstype: "devtmpfs",
+        options: "rw,nosuid",
+    },
+    text::Mount {
+        source: "tmpfs",
+        target: "/dev/shm",
+        fstype: "tmpfs",
+        options: "rw,nosuid,nodev",
+    },
+    text::Mount {
+        source: "proc",
+        target: "/proc",
+        fstype: "proc",
+        options: "rw,nosuid,nodev,noexec",
+    },
+    text::Mount {
+        source: "sysfs",
+        target: "/sys",
+        fstype: "sysfs",
+        options: "ro,nosuid,nodev,noexec",
+    },
+];
+
 fn mounts_text() -> Vec<u8> {
-    text::mounts(&[
-        text::Mount {
-            source: "rootfs",
-            target: "/",
-            fstype: "tmpfs",
-            options: "rw",
-        },
-        text::Mount {
-            source: "devtmpfs",
-            target: "/dev",
-            fstype: "devtmpfs",
-            options: "rw,nosuid",
-        },
-        text::Mount {
-            source: "tmpfs",
-            target: "/dev/shm",
-            fstype: "tmpfs",
-            options: "rw,nosuid,nodev",
-        },
-        text::Mount {
-            source: "proc",
-            target: "/proc",
-            fstype: "proc",
-            options: "rw,nosuid,nodev,noexec",
-        },
-        text::Mount {
-            source: "sysfs",
-            target: "/sys",
-            fstype: "sysfs",
-            options: "ro,nosuid,nodev,noexec",
-        },
-    ])
-    .into_bytes()
+    text::mounts(&MOUNTS).into_bytes()
+}
+
+/// /proc/self/mountinfo: each mount's id, its parent's, and the device of its root.
+fn mountinfo_text() -> Vec<u8> {
+    let devs: Vec<u64> = MOUNTS
+        .iter()
+        .map(|m| {
+            crate::fs::vfs::lookup_path(m.target)
+                .and_then(|i| i.stat())
+                .map(|st| st.st_dev)
+                .unwrap_or(0)
+        })
+        .collect();
+    text::mountinfo(&MOUNTS, &devs).into_bytes()
 }
 
 fn line(s: impl Into<String>) -> Vec<u8> {
@@ -480,6 +496,8 @@ fn process_dir(fs: &Arc<Fs>) -> Arc<Node> {
                 Node::file(fs, || text::maps(&maps_lines()).into_bytes())
             ),
             ("mounts", Node::file(fs, mounts_text)),
+            ("mountinfo", Node::file(fs, mountinfo_text)),
+            ("cgroup", Node::file(fs, || line("0::/"))),
             ("root", Node::link(fs, || "/".into())),
             (
                 "stat",
@@ -498,7 +516,7 @@ fn process_dir(fs: &Arc<Fs>) -> Arc<Node> {
 }
 
 fn proc_root() -> InodeRef {
-    let fs = Fs::new();
+    let fs = Fs::new(tree::PROC_SUPER_MAGIC);
     let fs = &fs;
     let pid = thread::MAIN_TID.to_string();
     let sys = Node::dir(
@@ -585,7 +603,7 @@ fn proc_root() -> InodeRef {
 }
 
 fn sys_root() -> InodeRef {
-    let fs = Fs::new();
+    let fs = Fs::new(tree::SYSFS_MAGIC);
     let fs = &fs;
     let mut cpu: Vec<(String, Arc<Node>)> = (0..sched::cpu_count())
         .map(|i| (alloc::format!("cpu{i}"), Node::dir(fs, alloc::vec![])))

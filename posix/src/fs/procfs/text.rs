@@ -406,6 +406,43 @@ pub fn mounts(list: &[Mount]) -> String {
     s
 }
 
+/// /proc/self/mountinfo for `list` (parents before children) with each root's `st_dev`: ids
+/// from 1 in order, a mount's parent the last earlier mount whose target contains it.
+pub fn mountinfo(list: &[Mount], devs: &[u64]) -> String {
+    let mut s = String::new();
+    for (i, m) in list.iter().enumerate() {
+        let parent = list[..i]
+            .iter()
+            .rposition(|p| {
+                p.target == "/"
+                    || m.target
+                        .strip_prefix(p.target)
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
+            .map_or(0, |p| p + 1);
+        let dev = devs.get(i).copied().unwrap_or(0);
+        let (major, minor) = (
+            ((dev >> 32) & 0xffff_f000) | ((dev >> 8) & 0xfff),
+            ((dev >> 12) & 0xffff_ff00) | (dev & 0xff),
+        );
+        let _ = writeln!(
+            s,
+            "{} {parent} {major}:{minor} / {} {} - {} {} {}",
+            i + 1,
+            m.target,
+            m.options,
+            m.fstype,
+            m.source,
+            if m.options.starts_with("ro") {
+                "ro"
+            } else {
+                "rw"
+            }
+        );
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -525,5 +562,24 @@ mod tests {
         assert_eq!(uptime(12_345_000_000, 20_000_000_000), "12.34 20.00\n");
         assert_eq!(loadavg(1, 3, 7), "0.00 0.00 0.00 1/3 7\n");
         assert_eq!(nul_separated(&["a", "bc"]), b"a\0bc\0");
+        let list = [
+            Mount {
+                source: "rootfs",
+                target: "/",
+                fstype: "tmpfs",
+                options: "rw",
+            },
+            Mount {
+                source: "proc",
+                target: "/proc",
+                fstype: "proc",
+                options: "rw,nosuid",
+            },
+        ];
+        assert_eq!(
+            mountinfo(&list, &[0x10, 0x11]),
+            "1 0 0:16 / / rw - tmpfs rootfs rw\n2 1 0:17 / /proc rw,nosuid - proc proc rw\n"
+        );
+        assert_eq!(mounts(&list[1..]), "proc /proc proc rw,nosuid 0 0\n");
     }
 }

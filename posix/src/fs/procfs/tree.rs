@@ -45,16 +45,24 @@ pub enum Body {
     Fd(i32),
 }
 
-/// One file-system instance: its device number and inode numbers.
+/// One file-system instance: its device number, statfs type and inode numbers.
 pub struct Fs {
     pub dev: u64,
+    magic: u64,
     next_ino: AtomicU64,
 }
 
+/// statfs f_type values (Linux's `include/uapi/linux/magic.h`).
+pub const PROC_SUPER_MAGIC: u64 = 0x9fa0;
+pub const SYSFS_MAGIC: u64 = 0x6265_6572;
+pub const TMPFS_MAGIC: u64 = 0x0102_1994;
+
 impl Fs {
-    pub fn new() -> Arc<Fs> {
+    /// A new instance whose statfs reports `magic` as its type.
+    pub fn new(magic: u64) -> Arc<Fs> {
         Arc::new(Fs {
             dev: vfs::new_dev(),
+            magic,
             next_ino: AtomicU64::new(1),
         })
     }
@@ -218,7 +226,7 @@ impl Inode for Node {
 
     fn statfs(&self) -> Result<abi::statfs, Errno> {
         Ok(abi::statfs {
-            f_type: 0x9fa0, // PROC_SUPER_MAGIC
+            f_type: self.fs.magic as _,
             f_bsize: 4096,
             f_frsize: 4096,
             f_namelen: 255,
