@@ -1137,11 +1137,20 @@ static void misc(void)
     CHECK(sf.f_bsize > 0 && sf.f_namelen == 255 && sf.f_blocks > 0);
     OK(fstatfs(fd, &sf));
     close(fd);
-    /* O_TMPFILE: tmpfs and ext4 both have it natively; Ferrite answers EOPNOTSUPP. */
-    fd = open(".", O_TMPFILE | O_RDWR, 0600);
-    CHECK(fd >= 0 || errno == EOPNOTSUPP);
-    if (fd >= 0)
-        close(fd);
+    /* O_TMPFILE: an unnamed file that linkat may name (not with O_EXCL). */
+    fd = open(".", O_TMPFILE | O_RDWR, 0640);
+    CHECK(fd >= 0 && write(fd, "tmp", 3) == 3);
+    CHECK(fstat(fd, &st) == 0 && st.st_nlink == 0 && S_ISREG(st.st_mode) &&
+          (st.st_mode & 0777) == 0640);
+    OK(linkat(fd, "", AT_FDCWD, "named", AT_EMPTY_PATH));
+    CHECK(fstat(fd, &st) == 0 && st.st_nlink == 1 && strcmp(read_file("named"), "tmp") == 0);
+    close(fd);
+    fd = open(".", O_TMPFILE | O_WRONLY | O_EXCL, 0600);
+    CHECK(fd >= 0);
+    FAILS(linkat(fd, "", AT_FDCWD, "never", AT_EMPTY_PATH), ENOENT);
+    close(fd);
+    FAILS(open(".", O_TMPFILE | O_RDONLY, 0600), EINVAL);
+    FAILS(open("named", O_TMPFILE | O_RDWR, 0600), ENOTDIR);
     /* openat2 with no resolve flags is openat. */
     struct {
         uint64_t flags, mode, resolve;

@@ -17,7 +17,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use core::any::Any;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use ferrite_libos::sync::IrqMutex;
 
@@ -96,6 +96,8 @@ pub struct TmpInode {
     /// A directory's parent (none for the root of the file system). Changed only under
     /// RENAME_LOCK, and kept after rmdir: ".." from a removed current directory still works.
     parent: IrqMutex<Weak<TmpInode>>,
+    /// An O_TMPFILE file that linkat may still name (Linux's I_LINKABLE).
+    linkable: AtomicBool,
     body: Body,
 }
 
@@ -166,6 +168,7 @@ impl TmpInode {
                 ctime: t,
             }),
             parent: IrqMutex::new(parent),
+            linkable: AtomicBool::new(false),
             body,
         })
     }
@@ -418,6 +421,17 @@ impl vfs::Inode for TmpInode {
         self.create_child(name, kind, mode, rdev, None)
     }
 
+    fn create_unnamed(&self, mode: u32, linkable: bool) -> Result<InodeRef, Errno> {
+        self.dir()?;
+        if self.nlink() == 0 {
+            return Err(Errno::ENOENT);
+        }
+        let file = TmpInode::new(&self.fs, FileType::Regular, mode, 0, Weak::new(), None);
+        file.meta.lock().nlink = 0;
+        file.linkable.store(linkable, Ordering::Relaxed);
+        Ok(file)
+    }
+
     fn mkdir(&self, name: &str, mode: u32) -> Result<InodeRef, Errno> {
         self.create_child(name, FileType::Directory, mode, 0, None)
     }
@@ -448,8 +462,9 @@ impl vfs::Inode for TmpInode {
             if dir.by_name.contains_key(name) {
                 return Err(Errno::EEXIST);
             }
-            // A file already unlinked everywhere cannot get a name back (Linux: ENOENT).
-            if target.nlink() == 0 {
+            // A file already unlinked everywhere cannot get a name back (Linux: ENOENT),
+            // except an O_TMPFILE file opened without O_EXCL, once.
+            if target.nlink() == 0 && !target.linkable.swap(false, Ordering::Relaxed) {
                 return Err(Errno::ENOENT);
             }
             Self::insert(&mut dir, name, target.clone());

@@ -178,6 +178,12 @@ pub trait Inode: Send + Sync + Any {
         Err(Errno::EPERM)
     }
 
+    /// O_TMPFILE: a regular file with no name on this directory's file system (`mode` as for
+    /// `create`); `linkable` says whether linkat may give it one later (not with O_EXCL).
+    fn create_unnamed(&self, _mode: u32, _linkable: bool) -> Result<InodeRef, Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
+
     fn mkdir(&self, _name: &str, _mode: u32) -> Result<InodeRef, Errno> {
         Err(Errno::EPERM)
     }

@@ -112,15 +112,10 @@ fn do_open(dirfd: u64, path: &str, flags: u32, mode: u32) -> SysResult {
         // O_PATH keeps only these.
         flags &= abi::O_PATH | abi::O_DIRECTORY | abi::O_NOFOLLOW | abi::O_CLOEXEC;
     }
-    if flags & abi::O_TMPFILE == abi::O_TMPFILE {
-        let mode_ok = matches!(flags & abi::O_ACCMODE, abi::O_WRONLY | abi::O_RDWR);
-        return Err(if mode_ok {
-            Errno::EOPNOTSUPP
-        } else {
-            Errno::EINVAL
-        });
-    }
     let start = start_dir(dirfd, path)?;
+    if flags & abi::O_TMPFILE == abi::O_TMPFILE {
+        return open_tmpfile(&start, path, flags, mode);
+    }
     let mut links = 0;
     let parent = vfs::walk_parent(&start, path, &mut links)?;
     let follow = if flags & abi::O_NOFOLLOW != 0 {
@@ -190,6 +185,24 @@ fn do_open(dirfd: u64, path: &str, flags: u32, mode: u32) -> SysResult {
         inode.open(&inode, flags, &display)?
     };
     let file = OpenFile::new(ops, flags);
+    Ok(fdtable::install(file, flags & abi::O_CLOEXEC != 0)? as i64)
+}
+
+/// O_TMPFILE: an unnamed regular file in the directory `path` names.
+fn open_tmpfile(start: &InodeRef, path: &str, flags: u32, mode: u32) -> SysResult {
+    if !matches!(flags & abi::O_ACCMODE, abi::O_WRONLY | abi::O_RDWR) || flags & abi::O_CREAT != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let dir = vfs::resolve(start, path, Follow::Yes)?;
+    if dir.kind() != FileType::Directory {
+        return Err(Errno::ENOTDIR);
+    }
+    let perm = mode & 0o7777 & !vfs::umask();
+    let linkable = flags & abi::O_EXCL == 0;
+    let inode = dir.create_unnamed(abi::S_IFREG | perm, linkable)?;
+    let display = alloc::format!("{}/#{}", vfs::display_path(start, path), inode.ino());
+    let ops = inode.open(&inode, flags, &display)?;
+    let file = OpenFile::new(ops, flags & !abi::O_TMPFILE);
     Ok(fdtable::install(file, flags & abi::O_CLOEXEC != 0)? as i64)
 }
 

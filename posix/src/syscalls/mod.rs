@@ -44,7 +44,7 @@ macro_rules! entries {
 entries! {
     0 read => io::sys_read, "";
     1 write => io::sys_write, "";
-    2 open => files::sys_open, "O_TMPFILE: EOPNOTSUPP";
+    2 open => files::sys_open, "";
     3 close => io::sys_close, "";
     4 stat => files::sys_stat, "";
     5 fstat => io::sys_fstat, "";
@@ -160,7 +160,7 @@ entries! {
     233 epoll_ctl => poll::sys_epoll_ctl, "EPOLLWAKEUP accepted and ignored; the nesting check counts depth below the added instance only";
     234 tgkill => signal::sys_tgkill, "";
     235 utimes => files::sys_utimes, "";
-    257 openat => files::sys_openat, "O_TMPFILE: EOPNOTSUPP";
+    257 openat => files::sys_openat, "";
     258 mkdirat => files::sys_mkdirat, "";
     259 mknodat => files::sys_mknodat, "character devices open as /dev's; block devices: ENXIO";
     260 fchownat => files::sys_fchownat, "ids are stored; no permission checks (the service is root)";
@@ -207,7 +207,7 @@ entries! {
     328 pwritev2 => io::sys_pwritev2, "RWF_NOWAIT/RWF_APPEND: EOPNOTSUPP";
     332 statx => files::sys_statx, "no STATX_BTIME; mount ids are 0";
     436 close_range => io::sys_close_range, "";
-    437 openat2 => files::sys_openat2, "any RESOLVE_* flag: EINVAL (not implemented); O_TMPFILE: EOPNOTSUPP";
+    437 openat2 => files::sys_openat2, "any RESOLVE_* flag: EINVAL (not implemented)";
     439 faccessat2 => files::sys_faccessat2, "as access";
     441 epoll_pwait2 => poll::sys_epoll_pwait2, "";
 }
