@@ -702,6 +702,74 @@ static void restart(void)
     close(restart_fds[1]);
 }
 
+/* ---- FIFOs (mkfifo): opening ends, data, EOF, ENXIO, fstat ---- */
+
+static char fifo_path[64];
+
+static void *fifo_late_writer(void *arg)
+{
+    (void)arg;
+    sleep_ms(50);
+    int fd = open(fifo_path, O_WRONLY);
+    CHECK(fd >= 0);
+    CHECK(write(fd, "fifo", 4) == 4);
+    close(fd);
+    return NULL;
+}
+
+static void fifo(void)
+{
+    snprintf(fifo_path, sizeof fifo_path, "/tmp/pipes-fifo-%d", (int)getpid());
+    unlink(fifo_path);
+    CHECK(mkfifo(fifo_path, 0640) == 0);
+    struct stat st;
+    CHECK(stat(fifo_path, &st) == 0);
+    printf("mkfifo: S_ISFIFO %d mode %o\n", S_ISFIFO(st.st_mode), st.st_mode & 0777);
+    errno = 0;
+    int w = open(fifo_path, O_WRONLY | O_NONBLOCK);
+    printf("non-blocking open for writing without a reader: %d %s\n", w,
+           errno == ENXIO ? "ENXIO" : "other");
+    int r = open(fifo_path, O_RDONLY | O_NONBLOCK);
+    CHECK(r >= 0);
+    struct pollfd p = {r, POLLIN, 0};
+    int pr = poll(&p, 1, 0);
+    printf("reader before any writer: poll %d %#x\n", pr, p.revents);
+    w = open(fifo_path, O_WRONLY | O_NONBLOCK);
+    CHECK(w >= 0);
+    struct stat fst;
+    CHECK(fstat(w, &fst) == 0);
+    printf("fstat: S_ISFIFO %d, same inode as the path %d\n", S_ISFIFO(fst.st_mode),
+           fst.st_ino == st.st_ino);
+    printf("F_GETPIPE_SZ %d\n", fcntl(w, F_GETPIPE_SZ));
+    CHECK(write(w, "abc", 3) == 3);
+    printf("FIONREAD %d\n", fionread(r));
+    close(w);
+    char buf[16];
+    ssize_t n = read(r, buf, sizeof buf);
+    printf("read %zd, then %zd at EOF\n", n, read(r, buf, sizeof buf));
+    pr = poll(&p, 1, 0);
+    printf("after the writer left: poll %d %#x\n", pr, p.revents);
+    close(r);
+
+    /* A blocking open for reading waits for a writer. */
+    pthread_t t = start(fifo_late_writer, NULL);
+    r = open(fifo_path, O_RDONLY);
+    CHECK(r >= 0);
+    n = read(r, buf, sizeof buf);
+    printf("blocking open then read: %zd\n", n);
+    pthread_join(t, NULL);
+    close(r);
+    /* O_RDWR never waits; data left when every end closes is gone. */
+    int rw = open(fifo_path, O_RDWR);
+    CHECK(rw >= 0);
+    CHECK(write(rw, "xyz", 3) == 3);
+    close(rw);
+    r = open(fifo_path, O_RDONLY | O_NONBLOCK);
+    printf("after the last close: FIONREAD %d\n", fionread(r));
+    close(r);
+    CHECK(unlink(fifo_path) == 0);
+}
+
 int main(int argc, char **argv)
 {
     if (MODE_IS("transfer"))
@@ -732,6 +800,8 @@ int main(int argc, char **argv)
         eintr();
     else if (MODE_IS("restart"))
         restart();
+    else if (MODE_IS("fifo"))
+        fifo();
     else if (MODE_IS("poll"))
         poll_ends();
     else {

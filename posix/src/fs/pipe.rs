@@ -23,6 +23,7 @@ use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use crate::abi;
 use crate::errno::{Errno, SysResult};
 use crate::fs::file::{FileOps, OpenFile, ReadBuf, WriteBuf};
+use crate::fs::vfs::InodeRef;
 use crate::fs::wait::{self, Deadline, SleepLock, WaitQueue};
 use crate::syscalls::signal;
 use crate::uaccess;
@@ -147,6 +148,7 @@ impl Pipe {
             } else {
                 0
             },
+            node: None,
         })
     }
 
@@ -336,6 +338,8 @@ pub struct PipeEnd {
     writes: bool,
     /// No EPOLLHUP while `pipe.writer_opens` still equals this (0: none suppressed).
     writer_opens_seen: u64,
+    /// A FIFO's inode and path: what fstat and /proc/self/fd show for it.
+    node: Option<(InodeRef, String)>,
 }
 
 impl Drop for PipeEnd {
@@ -416,6 +420,9 @@ impl FileOps for PipeEnd {
     }
 
     fn stat(&self) -> Result<abi::stat, Errno> {
+        if let Some((inode, _)) = &self.node {
+            return inode.stat();
+        }
         Ok(abi::stat {
             st_mode: abi::S_IFIFO | 0o600,
             st_nlink: 1,
@@ -426,7 +433,10 @@ impl FileOps for PipeEnd {
     }
 
     fn describe(&self) -> String {
-        format!("pipe:[{}]", self.pipe.inode)
+        match &self.node {
+            Some((_, path)) => path.clone(),
+            None => format!("pipe:[{}]", self.pipe.inode),
+        }
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -449,6 +459,25 @@ pub fn new_pipe(flags: u32) -> (Arc<OpenFile>, Arc<OpenFile>) {
 /// O_NONBLOCK when there is none; O_RDWR never waits. Returns the end's operations for the
 /// `OpenFile` the caller makes with the same flags. EINTR if a signal ends the wait.
 pub fn open_fifo(pipe: &Arc<Pipe>, flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
+    Ok(open_fifo_end(pipe, flags)?)
+}
+
+/// `open_fifo` for a FIFO in a file system: fstat shows `inode` and /proc/self/fd `path`, as
+/// Linux's (the pipe's own inode is only for pipe(2)).
+pub fn open_fifo_node(
+    pipe: &Arc<Pipe>,
+    flags: u32,
+    inode: InodeRef,
+    path: &str,
+) -> Result<Arc<dyn FileOps>, Errno> {
+    let end = open_fifo_end(pipe, flags)?;
+    // The end was just made: nobody else holds it yet.
+    let mut end = Arc::try_unwrap(end).map_err(|_| Errno::EIO)?;
+    end.node = Some((inode, String::from(path)));
+    Ok(Arc::new(end))
+}
+
+fn open_fifo_end(pipe: &Arc<Pipe>, flags: u32) -> Result<Arc<PipeEnd>, Errno> {
     let nonblocking = flags & abi::O_NONBLOCK != 0;
     match flags & abi::O_ACCMODE {
         abi::O_RDONLY => {
