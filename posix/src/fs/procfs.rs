@@ -94,17 +94,24 @@ fn comm() -> String {
     String::from_utf8_lossy(&name[..end]).into_owned()
 }
 
+/// Every live thread's (id, running now), in id order. (`find_first` holds the thread table's
+/// lock for the walk; `try_for_each` would give up when another CPU holds it.)
+fn threads() -> Vec<(u32, bool)> {
+    let seen = core::cell::RefCell::new(Vec::new());
+    thread::find_first(|t| {
+        seen.borrow_mut()
+            .push((t.tid, t.state() == thread::State::Running));
+        false
+    });
+    seen.into_inner()
+}
+
 /// (threads alive, running now, highest thread id)
 fn thread_counts() -> (usize, usize, u32) {
-    let (mut total, mut running, mut last) = (0, 0, thread::MAIN_TID);
-    thread::try_for_each(|t| {
-        total += 1;
-        if t.state() == thread::State::Running {
-            running += 1;
-        }
-        last = last.max(t.tid);
-    });
-    (total.max(1), running.max(1), last)
+    let list = threads();
+    let running = list.iter().filter(|t| t.1).count();
+    let last = list.iter().map(|t| t.0).max().unwrap_or(thread::MAIN_TID);
+    (list.len().max(1), running.max(1), last)
 }
 
 #[cfg(target_os = "none")]
@@ -424,11 +431,9 @@ struct TaskDir;
 
 impl DynamicDir for TaskDir {
     fn list(&self) -> Vec<(String, FileType)> {
-        let mut tids = Vec::new();
-        thread::try_for_each(|t| tids.push(t.tid));
-        tids.sort_unstable();
-        tids.into_iter()
-            .map(|t| (t.to_string(), FileType::Directory))
+        threads()
+            .into_iter()
+            .map(|(tid, _)| (tid.to_string(), FileType::Directory))
             .collect()
     }
 
