@@ -1070,6 +1070,18 @@ static void copy_mode(void)
     CHECK(lseek(sp, 0, SEEK_CUR) == 4000);
     FAILS(splice(src, NULL, sp, NULL, 10, 0), EINVAL);
     FAILS(splice(p[0], &sin, sp, NULL, 10, 0), ESPIPE);
+    /* tee copies without consuming. */
+    int q[2];
+    OK(pipe(q));
+    CHECK(write(p[1], "abcdef", 6) == 6);
+    CHECK(tee(p[0], q[1], 100, 0) == 6);
+    char t[16] = {0};
+    CHECK(read(q[0], t, sizeof t) == 6 && memcmp(t, "abcdef", 6) == 0);
+    CHECK(read(p[0], t, sizeof t) == 6 && memcmp(t, "abcdef", 6) == 0);
+    FAILS(tee(p[0], sp, 10, 0), EINVAL);
+    FAILS(tee(p[0], q[1], 10, SPLICE_F_NONBLOCK), EAGAIN);
+    close(q[0]);
+    close(q[1]);
     close(p[0]);
     close(p[1]);
     close(sp);
@@ -1087,6 +1099,8 @@ static void misc(void)
     CHECK(stat("fifo", &st) == 0 && S_ISFIFO(st.st_mode));
     int f = open("fifo", O_RDWR);
     CHECK(f >= 0 && write(f, "pipe", 4) == 4);
+    struct stat fst;
+    CHECK(fstat(f, &fst) == 0 && S_ISFIFO(fst.st_mode) && fst.st_ino == st.st_ino);
     char buf[16] = {0};
     CHECK(read(f, buf, sizeof buf) == 4 && strcmp(buf, "pipe") == 0);
     FAILS(lseek(f, 0, SEEK_SET), ESPIPE);

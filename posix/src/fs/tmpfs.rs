@@ -540,7 +540,9 @@ impl vfs::Inode for TmpInode {
             FileType::Directory => Ok(Arc::new(vfs::DirFile::new(this.clone(), path))),
             FileType::Regular => Ok(Arc::new(TmpFile::new(self.this(), path))),
             FileType::Fifo => match &self.body {
-                Body::Fifo(pipe) => crate::fs::pipe::open_fifo(pipe, flags),
+                Body::Fifo(pipe) => {
+                    crate::fs::pipe::open_fifo_node(pipe, flags, this.clone(), path)
+                }
                 _ => Err(Errno::ENXIO),
             },
             FileType::CharDevice => crate::fs::devfs::open_node(self.meta.lock().rdev),

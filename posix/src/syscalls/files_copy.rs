@@ -237,15 +237,20 @@ pub fn sys_splice(f: &mut SyscallFrame) -> SysResult {
     Ok(n as i64)
 }
 
-/// tee duplicates a pipe's contents without consuming them; the pipes offer no way to look
-/// without reading yet, so it is refused (EINVAL for non-pipes, as Linux).
+/// tee: the pipes' own (`pipe::tee`), after Linux's argument checks.
 pub fn sys_tee(f: &mut SyscallFrame) -> SysResult {
     let input = fdtable::get_arg(f.arg(0))?;
     let output = fdtable::get_arg(f.arg(1))?;
-    if !is_pipe(&input) || !is_pipe(&output) {
+    let flags = f.arg(3);
+    if flags & !0xf != 0 {
         return Err(Errno::EINVAL);
     }
-    Err(Errno::EOPNOTSUPP)
+    if !input.readable() || !output.writable() {
+        return Err(Errno::EBADF);
+    }
+    let len = f.arg(2).min(uaccess::MAX_RW_COUNT) as usize;
+    let nonblocking = flags & abi::SPLICE_F_NONBLOCK as u64 != 0;
+    crate::fs::pipe::tee(&input, &output, len, nonblocking)
 }
 
 /// vmsplice: the service's buffers into a pipe (as writev) or out of one (as readv).
