@@ -304,6 +304,9 @@ guest_cases! {
 // service's runs natively, so syscall entry/exit and fault paths behave differently).
 boot_cases!(kvm, Kvm:
     args_words,
+    rootfs_files_links_modes_times,
+    proc_self_maps,
+    dev_null_zero_full_random,
     exit_42,
     stdio_full_buffered,
     stdio_stdin,
@@ -453,4 +456,6 @@ boot_cases!(q35, Q35: args_words);
 boot_cases!(grub, Grub:
     exit_42,
     args_words_no_empty,
+    // The packed root file system travels in the image's last segment, loaded by GRUB too.
+    rootfs_files_links_modes_times,
 );
