@@ -390,6 +390,7 @@ boot_cases!(tcg2, Tcg, cpus = 2:
     proc_self_status_and_stat,
 );
 boot_cases!(tcg4, Tcg, cpus = 4:
+    proc_cpu_counts_agree,
     threads_create_join_detach,
     threads_1000_in_batches,
     threads_once,
