@@ -237,6 +237,16 @@ static int fd_links(void)
     CHECKF(n > 0 && strcmp(target, path) == 0, "%s -> %s", link, target);
     struct stat st;
     CHECK(lstat(link, &st) == 0 && S_ISLNK(st.st_mode));
+    /* The link's permissions say how the file is open: lrwx for read-write, lr-x, l-wx. */
+    CHECKF((st.st_mode & 0777) == 0700, "mode %o", st.st_mode & 0777);
+    int ro = open(path, O_RDONLY), wo = open(path, O_WRONLY);
+    snprintf(link, sizeof link, "/proc/self/fd/%d", ro);
+    CHECK(lstat(link, &st) == 0 && (st.st_mode & 0777) == 0500);
+    snprintf(link, sizeof link, "/proc/self/fd/%d", wo);
+    CHECK(lstat(link, &st) == 0 && (st.st_mode & 0777) == 0300);
+    close(ro);
+    close(wo);
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
     /* The listing has 0, 1, 2 and the new fd. */
     DIR *d = opendir("/proc/self/fd");
     CHECK(d != NULL);
