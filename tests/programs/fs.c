@@ -496,6 +496,8 @@ static void links(void)
     fd = open("s", O_PATH | O_NOFOLLOW);
     CHECK(fd >= 0 && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode));
     FAILS(read(fd, buf, 1), EBADF);
+    FAILS(syscall(SYS_getdents64, fd, buf, sizeof buf), EBADF);
+    FAILS(flock(fd, LOCK_SH), EBADF);
     close(fd);
     /* 40 links in a chain resolve; 41 are ELOOP. */
     char from[16], to[16];
@@ -1070,6 +1072,7 @@ static void copy_mode(void)
     CHECK(lseek(sp, 0, SEEK_CUR) == 4000);
     FAILS(splice(src, NULL, sp, NULL, 10, 0), EINVAL);
     FAILS(splice(p[0], &sin, sp, NULL, 10, 0), ESPIPE);
+    FAILS(splice(p[0], NULL, sp, NULL, 10, SPLICE_F_NONBLOCK), EAGAIN);
     /* tee copies without consuming. */
     int q[2];
     OK(pipe(q));

@@ -220,6 +220,9 @@ fn flock_range(file: &OpenFile, fl: &abi::flock) -> Result<(u64, u64), Errno> {
 
 /// fcntl F_GETLK, F_SETLK, F_SETLKW and the F_OFD_ variants; `arg` points at a `struct flock`.
 pub fn fcntl(file: &OpenFile, cmd: u32, arg: u64) -> SysResult {
+    if file.flags() & abi::O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
     let mut fl: abi::flock = uaccess::read(arg)?;
     let ofd = matches!(cmd, abi::F_OFD_GETLK | abi::F_OFD_SETLK | abi::F_OFD_SETLKW);
     if ofd && fl.l_pid != 0 {

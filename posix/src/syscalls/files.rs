@@ -316,6 +316,9 @@ pub fn sys_openat2(f: &mut SyscallFrame) -> SysResult {
 /// directory, at its position.
 fn read_dir(fd: u64, addr: u64, count: u64, old: bool) -> SysResult {
     let file = fdtable::get_arg(fd)?;
+    if file.flags() & abi::O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
     let dir = file
         .ops
         .as_any()

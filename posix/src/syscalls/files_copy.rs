@@ -203,7 +203,7 @@ pub fn sys_copy_file_range(f: &mut SyscallFrame) -> SysResult {
 }
 
 pub fn sys_splice(f: &mut SyscallFrame) -> SysResult {
-    let (in_fd, in_addr, out_fd, out_addr, len, _flags) =
+    let (in_fd, in_addr, out_fd, out_addr, len, flags) =
         (f.arg(0), f.arg(1), f.arg(2), f.arg(3), f.arg(4), f.arg(5));
     let input = fdtable::get_arg(in_fd)?;
     let output = fdtable::get_arg(out_fd)?;
@@ -222,6 +222,15 @@ pub fn sys_splice(f: &mut SyscallFrame) -> SysResult {
     }
     if len == 0 {
         return Ok(0);
+    }
+    // SPLICE_F_NONBLOCK: the pipe side must be ready now (a transfer once started may wait).
+    if flags & abi::SPLICE_F_NONBLOCK as u64 != 0 {
+        let hung = abi::EPOLLHUP | abi::EPOLLERR;
+        if (in_pipe && input.poll() & (abi::EPOLLIN | hung) == 0)
+            || (out_pipe && output.poll() & (abi::EPOLLOUT | hung) == 0)
+        {
+            return Err(Errno::EAGAIN);
+        }
     }
     let in_off = offset_ptr(in_addr)?;
     let out_off = offset_ptr(out_addr)?;

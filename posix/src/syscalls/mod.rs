@@ -177,7 +177,7 @@ entries! {
     271 ppoll => poll::sys_ppoll, "";
     273 set_robust_list => process::sys_set_robust_list, "";
     274 get_robust_list => process::sys_get_robust_list, "";
-    275 splice => files::sys_splice, "copies through a kernel buffer; SPLICE_F_NONBLOCK is ignored (the files' own O_NONBLOCK applies)";
+    275 splice => files::sys_splice, "copies through a kernel buffer; SPLICE_F_NONBLOCK is EAGAIN when the pipe is not ready, but a transfer once started may wait";
     276 tee => files::sys_tee, "";
     277 sync_file_range => files::sys_sync_file_range, "accepted; nothing to do";
     278 vmsplice => files::sys_vmsplice, "copies, as writev/readv on the pipe";
