@@ -278,15 +278,17 @@ pub fn deliver_pending(frame: &mut SyscallFrame, rax: i64) -> i64 {
     };
     let mut ctx = context_of(frame, rax);
     if pending == 0 || !deliver_first(&mut ctx, Some(frame.rax)) {
+        {
+            // An rt_sigsuspend whose signal did not run a handler: its mask ends with the call.
+            let mut t = sched::current().posix.lock();
+            if let Some(mask) = t.suspend_saved_mask.take() {
+                t.signal_mask = mask;
+            }
+        }
         if rax == -(ERESTARTSYS.0 as i64) {
             // No handler ran: the call starts again, as Linux's.
             frame.rip -= SYSCALL_INSN_LEN;
             return frame.rax as i64;
-        }
-        // An rt_sigsuspend whose signal did not run a handler: its mask ends with the call.
-        let mut t = sched::current().posix.lock();
-        if let Some(mask) = t.suspend_saved_mask.take() {
-            t.signal_mask = mask;
         }
         return rax;
     }
