@@ -462,3 +462,96 @@ impl FileOps for Snapshot {
 pub fn entries_of(list: impl IntoIterator<Item = (String, Body)>) -> Vec<(String, FileType)> {
     list.into_iter().map(|(n, b)| (n, kind_of(&b))).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::file::ReadBuf;
+
+    fn names(dir: &InodeRef) -> Vec<(String, u64)> {
+        let mut out = Vec::new();
+        dir.readdir(0, &mut |e, next| {
+            out.push((e.name, next));
+            true
+        })
+        .unwrap();
+        out
+    }
+
+    fn sample() -> Arc<Node> {
+        let fs = Fs::new(PROC_SUPER_MAGIC);
+        let inner = Node::dir(
+            &fs,
+            alloc::vec![("leaf", Node::file(&fs, || b"0123456789".to_vec()))],
+        );
+        Node::dir(
+            &fs,
+            alloc::vec![
+                ("sub", inner),
+                ("link", Node::link(&fs, || "sub/leaf".into())),
+                (
+                    "null",
+                    Node::new(&fs, 0o666, Body::Device(crate::fs::devfs::NULL))
+                ),
+            ],
+        )
+    }
+
+    #[test]
+    fn directories_list_lookup_and_parents() {
+        let root: InodeRef = sample();
+        let listed = names(&root);
+        let just_names: Vec<&str> = listed.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(just_names, [".", "..", "sub", "link", "null"]);
+        // Positions resume a listing where it stopped.
+        let mut rest = Vec::new();
+        root.readdir(listed[2].1, &mut |e, _| {
+            rest.push(e.name);
+            true
+        })
+        .unwrap();
+        assert_eq!(rest, ["link", "null"]);
+        let sub = root.lookup("sub").unwrap();
+        assert_eq!(sub.kind(), FileType::Directory);
+        assert_eq!(sub.parent().unwrap().ino(), root.ino());
+        assert!(root.parent().is_none());
+        assert_eq!(root.lookup("nope").err(), Some(Errno::ENOENT));
+        assert_eq!(root.stat().unwrap().st_nlink, 3);
+        assert_eq!(root.statfs().unwrap().f_type as u64, PROC_SUPER_MAGIC);
+        let link = root.lookup("link").unwrap();
+        assert_eq!(link.readlink().unwrap(), "sub/leaf");
+        assert_eq!(link.stat().unwrap().st_size, 8);
+        let null = root.lookup("null").unwrap().stat().unwrap();
+        assert_eq!(null.st_mode, abi::S_IFCHR | 0o666);
+        assert_eq!(null.st_rdev, crate::fs::devfs::makedev(1, 3));
+        assert_eq!(null.st_dev, root.stat().unwrap().st_dev);
+    }
+
+    #[test]
+    fn generated_files_are_snapshots_seekable_read_only() {
+        let root: InodeRef = sample();
+        let leaf = root.lookup("sub").unwrap().lookup("leaf").unwrap();
+        let st = leaf.stat().unwrap();
+        assert_eq!((st.st_mode, st.st_size), (abi::S_IFREG | 0o444, 0));
+        let file = OpenFile::new(
+            leaf.open(&leaf, abi::O_RDONLY, "/x").unwrap(),
+            abi::O_RDONLY,
+        );
+        let mut out = [0u8; 4];
+        assert_eq!(file.read(&mut ReadBuf::kernel(&mut out), None), Ok(4));
+        assert_eq!(&out, b"0123");
+        assert_eq!(file.seek(2, abi::SEEK_CUR), Ok(6));
+        assert_eq!(file.read(&mut ReadBuf::kernel(&mut out), None), Ok(4));
+        assert_eq!(&out, b"6789");
+        assert_eq!(file.read(&mut ReadBuf::kernel(&mut out), None), Ok(0));
+        assert_eq!(file.seek(0, abi::SEEK_END), Err(Errno::EINVAL));
+        assert_eq!(file.seek(-1, abi::SEEK_SET), Err(Errno::EINVAL));
+        let rw = OpenFile::new(leaf.open(&leaf, abi::O_RDWR, "/x").unwrap(), abi::O_RDWR);
+        assert_eq!(rw.write(&mut WriteBuf::kernel(b"x"), None), Err(Errno::EIO));
+        let dir = root.lookup("sub").unwrap();
+        assert_eq!(
+            dir.open(&dir, abi::O_WRONLY, "/sub").err(),
+            Some(Errno::EISDIR)
+        );
+    }
+}
