@@ -55,6 +55,8 @@ struct Ring {
     slots: usize,
     /// A page kept from the last consumed buffer (Linux's `tmp_page`).
     spare: Option<Box<[u8]>>,
+    /// Bytes in the buffers.
+    bytes: usize,
 }
 
 impl Ring {
@@ -88,6 +90,7 @@ impl Pipe {
                 buffers: VecDeque::new(),
                 slots: DEFAULT_SLOTS,
                 spare: None,
+                bytes: 0,
             }),
             queue: WaitQueue::new(),
             used_slots: AtomicUsize::new(0),
@@ -103,8 +106,7 @@ impl Pipe {
     /// Update the mirrors after changing the ring (lock held).
     fn publish(&self, ring: &Ring) {
         self.used_slots.store(ring.buffers.len(), Ordering::SeqCst);
-        self.bytes
-            .store(ring.buffers.iter().map(|b| b.len).sum(), Ordering::SeqCst);
+        self.bytes.store(ring.bytes, Ordering::SeqCst);
         self.slots.store(ring.slots, Ordering::SeqCst);
     }
 
@@ -162,7 +164,8 @@ impl Pipe {
         loop {
             let mut freed_from_full = false;
             {
-                let mut ring = self.ring.lock();
+                let mut guard = self.ring.lock();
+                let ring = &mut *guard;
                 let full_before = ring.buffers.len() >= ring.slots;
                 while wanted > 0 {
                     let Some(front) = ring.buffers.front_mut() else {
@@ -179,8 +182,10 @@ impl Pipe {
                     wanted -= chars;
                     front.offset += chars;
                     front.len -= chars;
+                    ring.bytes -= chars;
                     if front.packet {
                         // A packet is read whole: what did not fit is discarded.
+                        ring.bytes -= front.len;
                         front.len = 0;
                         wanted = 0;
                     }
@@ -192,7 +197,7 @@ impl Pipe {
                         freed_from_full |= full_before;
                     }
                 }
-                self.publish(&ring);
+                self.publish(ring);
             }
             if freed_from_full {
                 self.queue.notify(WRITABLE);
@@ -233,7 +238,8 @@ impl Pipe {
             let mut fault = false;
             let wrote_any;
             {
-                let mut ring = self.ring.lock();
+                let mut guard = self.ring.lock();
+                let ring = &mut *guard;
                 let before = done;
                 // A small remainder merges into the last page if it fits (not in packet mode).
                 let chars = total & (PAGE - 1);
@@ -244,6 +250,7 @@ impl Pipe {
                             fault = true;
                         } else {
                             last.len += chars;
+                            ring.bytes += chars;
                             done += chars;
                         }
                     }
@@ -267,9 +274,10 @@ impl Pipe {
                         packet: packets,
                         can_merge: !packets,
                     });
+                    ring.bytes += got;
                     done += got;
                 }
-                self.publish(&ring);
+                self.publish(ring);
                 wrote_any = done > before;
             }
             if wrote_any {
@@ -357,6 +365,7 @@ impl Drop for PipeEnd {
             // holding the ring: every operation holds an end.)
             let mut ring = pipe.ring.lock();
             ring.buffers.clear();
+            ring.bytes = 0;
             pipe.publish(&ring);
         }
         if events != 0 {
@@ -585,6 +594,7 @@ pub fn tee(input: &OpenFile, output: &OpenFile, len: usize, nonblocking: bool) -
             packet: buffer.packet,
             can_merge: false,
         });
+        to.bytes += n;
         copied += n;
     }
     dst.publish(to);
@@ -630,6 +640,10 @@ mod tests {
         Ok(buf)
     }
 
+    fn bytes_in(file: &OpenFile) -> usize {
+        pipe_of(file).unwrap().bytes.load(Ordering::SeqCst)
+    }
+
     #[test]
     fn small_writes_merge_into_pages_as_linux() {
         let (r, w) = nonblocking_pipe(0);
@@ -642,6 +656,7 @@ mod tests {
         assert_eq!(write(&w, &[1u8; 1]), Err(Errno::EAGAIN));
         assert_eq!(read(&r, 4000).unwrap().len(), 4000); // frees the first page
         assert_eq!(write(&w, &[2u8; 5000]), Ok(4096)); // one page fits
+        assert_eq!(bytes_in(&r), 16 * 4000 + 96 - 4000 + 4096);
     }
 
     #[test]
@@ -668,7 +683,9 @@ mod tests {
         assert_eq!(write(&w, b"0123456789"), Ok(10));
         assert_eq!(write(&w, b"abc"), Ok(3));
         assert_eq!(read(&r, 4).unwrap(), b"0123"); // the rest of the packet is dropped
+        assert_eq!(bytes_in(&r), 3);
         assert_eq!(read(&r, 100).unwrap(), b"abc");
+        assert_eq!(bytes_in(&r), 0);
     }
 
     #[test]
@@ -682,6 +699,7 @@ mod tests {
         assert_eq!(read(&r2, 100).unwrap(), b"helloxx"); // "hello" and the next 904 bytes share a page
         assert_eq!(read(&r1, 5).unwrap(), b"hello");
         assert_eq!(tee(&r1, &w2, 100_000, true), Ok(5000));
+        assert_eq!((bytes_in(&r1), bytes_in(&r2)), (5000, 5000));
         assert_eq!(tee(&r1, &r1, 1, true), Err(Errno::EINVAL));
         assert_eq!(tee(&r1, &w1, 1, true), Err(Errno::EINVAL));
         drop((r2, w1));
