@@ -149,8 +149,10 @@ impl Item {
 }
 
 impl WakeCallback for Item {
-    fn wake(&self, events: u32) {
+    fn wake(&self, events: u32) -> bool {
         self.signal(events);
+        // Registered while the instance and the file live and the item was not deleted.
+        self.instance.strong_count() > 0 && self.file.strong_count() > 0 && self.alive()
     }
 }
 

@@ -33,13 +33,16 @@ struct GroupId {
 static GROUPS: IrqMutex<BTreeMap<GroupId, Arc<ExclusiveGroup>>> = IrqMutex::new(BTreeMap::new());
 
 impl WakeCallback for ExclusiveGroup {
-    fn wake(&self, events: u32) {
+    fn wake(&self, events: u32) -> bool {
         let members: Vec<Arc<Item>> = self.members.lock().clone();
         for item in members {
             if item.signal(events) {
                 break;
             }
         }
+        // (The group leaves the queue itself when its last member does; a group whose file is
+        // gone has nothing more to hear.)
+        self.ops.strong_count() > 0
     }
 }
 

@@ -21,7 +21,9 @@ use crate::errno::Errno;
 /// Something to call when a queue is notified (epoll's per-fd hook). It runs on the notifying
 /// CPU, possibly from an interrupt handler, with no queue lock held: it must not block.
 pub trait WakeCallback: Send + Sync {
-    fn wake(&self, events: u32);
+    /// Returns whether to stay registered: false drops the registration (its epoll instance or
+    /// file is gone while the queue lives on, as the console's or a pipe's other end).
+    fn wake(&self, events: u32) -> bool;
 }
 
 enum Waiter {
@@ -108,14 +110,14 @@ impl WaitQueue {
             return;
         }
         let mut threads: Vec<Arc<Thread>> = Vec::new();
-        let mut callbacks: Vec<Arc<dyn WakeCallback>> = Vec::new();
+        let mut callbacks: Vec<(u64, Arc<dyn WakeCallback>)> = Vec::new();
         for e in self.entries.lock().iter() {
             if events & (e.mask | ALWAYS) == 0 {
                 continue;
             }
             match &e.waiter {
                 Waiter::Thread(t) => threads.push(t.clone()),
-                Waiter::Callback(c) => callbacks.push(c.clone()),
+                Waiter::Callback(c) => callbacks.push((e.key, c.clone())),
             }
         }
         for t in threads {
@@ -123,8 +125,10 @@ impl WaitQueue {
                 sched::wake(&t);
             }
         }
-        for c in callbacks {
-            c.wake(events);
+        for (key, c) in callbacks {
+            if !c.wake(events) {
+                self.remove(WaitKey(key));
+            }
         }
     }
 }
