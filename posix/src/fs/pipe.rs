@@ -16,7 +16,6 @@ use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
-use alloc::vec;
 use core::any::Any;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -60,10 +59,17 @@ struct Ring {
 }
 
 impl Ring {
-    fn new_page(&mut self) -> Box<[u8]> {
-        self.spare
-            .take()
-            .unwrap_or_else(|| vec![0u8; PAGE].into_boxed_slice())
+    /// A page for a new buffer and room for it in the ring; None when memory is short (the
+    /// write then stops with what it wrote, or ENOMEM, as Linux's).
+    fn new_page(&mut self) -> Option<Box<[u8]>> {
+        self.buffers.try_reserve(1).ok()?;
+        if let Some(page) = self.spare.take() {
+            return Some(page);
+        }
+        let mut page = alloc::vec::Vec::new();
+        page.try_reserve_exact(PAGE).ok()?;
+        page.resize(PAGE, 0);
+        Some(page.into_boxed_slice())
     }
 }
 
@@ -235,7 +241,7 @@ impl Pipe {
                     Err(Errno::EPIPE)
                 };
             }
-            let mut fault = false;
+            let mut stop: Option<Errno> = None;
             let wrote_any;
             {
                 let mut guard = self.ring.lock();
@@ -247,7 +253,7 @@ impl Pipe {
                     let end = last.offset + last.len;
                     if chars != 0 && last.can_merge && end + chars <= PAGE {
                         if buf.take(&mut last.page[end..end + chars]) < chars {
-                            fault = true;
+                            stop = Some(Errno::EFAULT);
                         } else {
                             last.len += chars;
                             ring.bytes += chars;
@@ -256,15 +262,18 @@ impl Pipe {
                     }
                 }
                 first = false;
-                while !fault && done < total && ring.buffers.len() < ring.slots {
-                    let mut page = ring.new_page();
+                while stop.is_none() && done < total && ring.buffers.len() < ring.slots {
+                    let Some(mut page) = ring.new_page() else {
+                        stop = Some(Errno::ENOMEM);
+                        break;
+                    };
                     let want = (total - done).min(PAGE);
                     let got = buf.take(&mut page[..want]);
                     if got < want {
                         // The page whose copy faulted is dropped.
                         buf.untake(got);
                         ring.spare = Some(page);
-                        fault = true;
+                        stop = Some(Errno::EFAULT);
                         break;
                     }
                     ring.buffers.push_back(Buffer {
@@ -283,11 +292,11 @@ impl Pipe {
             if wrote_any {
                 self.queue.notify(READABLE);
             }
-            if fault {
+            if let Some(error) = stop {
                 return if done > 0 {
                     Ok(done as i64)
                 } else {
-                    Err(Errno::EFAULT)
+                    Err(error)
                 };
             }
             if done == total {
@@ -580,12 +589,16 @@ pub fn tee(input: &OpenFile, output: &OpenFile, len: usize, nonblocking: bool) -
         (&mut *second_ring, &mut *first_ring)
     };
     let mut copied = 0usize;
+    let mut out_of_memory = false;
     for buffer in from.buffers.iter() {
         if copied == len || to.buffers.len() >= to.slots {
             break;
         }
         let n = buffer.len.min(len - copied);
-        let mut page = to.new_page();
+        let Some(mut page) = to.new_page() else {
+            out_of_memory = true;
+            break;
+        };
         page[..n].copy_from_slice(&buffer.page[buffer.offset..buffer.offset + n]);
         to.buffers.push_back(Buffer {
             page,
@@ -600,6 +613,9 @@ pub fn tee(input: &OpenFile, output: &OpenFile, len: usize, nonblocking: bool) -
     dst.publish(to);
     drop(second_ring);
     drop(first_ring);
+    if copied == 0 && out_of_memory {
+        return Err(Errno::ENOMEM);
+    }
     if copied > 0 {
         dst.queue.notify(READABLE);
     }
@@ -622,6 +638,7 @@ pub fn pipe_size(file: &OpenFile, cmd: u32, arg: u64) -> SysResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
     use alloc::vec::Vec;
 
     fn nonblocking_pipe(extra: u32) -> (Arc<OpenFile>, Arc<OpenFile>) {
