@@ -15,6 +15,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -258,6 +259,20 @@ static void errors(void)
            fcntl(fds[1], F_GETFL), fcntl(fds[0], F_GETFD), fcntl(fds[1], F_GETFD));
     close(fds[0]);
     close(fds[1]);
+    /* One fd left under RLIMIT_NOFILE: EMFILE, and nothing stays open. */
+    struct rlimit old_limit, one_left;
+    CHECK(getrlimit(RLIMIT_NOFILE, &old_limit) == 0);
+    int probe = dup(0);
+    one_left = old_limit;
+    one_left.rlim_cur = (rlim_t)probe + 1;
+    close(probe);
+    CHECK(setrlimit(RLIMIT_NOFILE, &one_left) == 0);
+    errno = 0;
+    CHECK(pipe(fds) == -1 && errno == EMFILE);
+    int again = dup(0);
+    printf("pipe with one fd left: EMFILE, the fd is free again: %d\n", again == probe);
+    close(again);
+    CHECK(setrlimit(RLIMIT_NOFILE, &old_limit) == 0);
     printf("errors done\n");
 }
 
