@@ -146,14 +146,30 @@ pub fn current_arc() -> Arc<Thread> {
 }
 
 /// CPU time of `thread`, including its current run if it is running now.
+///
+/// The reading is retried until the run's start and the accumulated time are the same before
+/// and after the clock is read: a thread preempted between reading its run's start and the clock
+/// would otherwise count the time it spent off the CPU (a whole time slice, when it reads its
+/// own clock), and a switch in between would count that run twice.
 pub fn thread_cpu_time_ns(thread: &Thread) -> u64 {
-    let base = thread.cpu_ns.load(Ordering::Relaxed);
-    if thread.state() == State::Running {
-        let p = platform();
-        let start = thread.run_start_tsc.load(Ordering::Relaxed);
-        base + (p.tsc_to_ns)((p.now_tsc)().saturating_sub(start))
-    } else {
-        base
+    let p = platform();
+    loop {
+        let start = thread.run_start_tsc.load(Ordering::Acquire);
+        // (Acquire: a switch stores the state, then adds the run to cpu_ns with Release; seeing
+        // the addition means seeing that the thread no longer runs.)
+        let base = thread.cpu_ns.load(Ordering::Acquire);
+        let running = thread.state() == State::Running;
+        let now = (p.now_tsc)();
+        if thread.run_start_tsc.load(Ordering::Acquire) != start
+            || thread.cpu_ns.load(Ordering::Acquire) != base
+        {
+            continue;
+        }
+        return if running {
+            base + (p.tsc_to_ns)(now.saturating_sub(start))
+        } else {
+            base
+        };
     }
 }
 
@@ -364,7 +380,7 @@ fn switch_to(cpu_index: usize, prev: &Thread, next: Arc<Thread>) {
     }
     let start = prev.run_start_tsc.load(Ordering::Relaxed);
     prev.cpu_ns
-        .fetch_add((p.tsc_to_ns)(now.saturating_sub(start)), Ordering::Relaxed);
+        .fetch_add((p.tsc_to_ns)(now.saturating_sub(start)), Ordering::Release);
 
     // The next thread may still be leaving another CPU: wait until it is off.
     while next.on_cpu.load(Ordering::Acquire) {
@@ -374,7 +390,9 @@ fn switch_to(cpu_index: usize, prev: &Thread, next: Arc<Thread>) {
     next.on_cpu.store(true, Ordering::Relaxed);
     next.set_state(State::Running);
     next.cpu.store(cpu_index, Ordering::Relaxed);
-    next.run_start_tsc.store(now, Ordering::Relaxed);
+    // (A fresh reading: the wait above may have been long, and the time before it is still the
+    // other CPU's to count.)
+    next.run_start_tsc.store((p.now_tsc)(), Ordering::Release);
     if !next.is_idle {
         (p.load_user_state)(&next);
     }

@@ -435,8 +435,9 @@ boot_cases!(kvm2, Kvm, cpus = 2:
     threads_preemption_of_spinners,
     threads_pthread_kill,
     threads_pthread_kill_self,
-    #[ignore = "kernel bug: CLOCK_THREAD_CPUTIME_ID sometimes runs ~10 ms (a time slice) ahead \
-                of CLOCK_MONOTONIC (about 1 run in 15)"]
+    #[ignore = "open: under KVM (nested PVM) a spinning thread's CPU clock sometimes runs 3-5% \
+                ahead of CLOCK_MONOTONIC read around it (about 1 run in 20 on a loaded host; \
+                the time-slice double count is fixed; suspect: TSC offsets between vCPUs)"]
     threads_cpu_clock,
     threads_sleep_accuracy,
     threads_affinity_and_cpu_count,
