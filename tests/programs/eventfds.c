@@ -136,6 +136,12 @@ static void eventfd_errors(void)
     uint32_t small = 0;
     SHOW("read of 4 bytes", read(fd, &small, 4));
     SHOW("write of 4 bytes", write(fd, &small, 4));
+    SHOW("lseek (the position stays 0)", lseek(fd, 100, SEEK_SET));
+    int pfd[2];
+    CHECK(pipe(pfd) == 0);
+    SHOW("lseek on a pipe", lseek(pfd[0], 0, SEEK_CUR));
+    close(pfd[0]);
+    close(pfd[1]);
     errno = 0;
     uint64_t all = UINT64_MAX;
     SHOW("write of 2^64-1", write(fd, &all, 8));

@@ -549,6 +549,11 @@ impl Drop for Epoll {
 }
 
 impl FileOps for Epoll {
+    /// Linux's `noop_llseek`: lseek succeeds and the position stays 0.
+    fn seek(&self, _file: &OpenFile, _pos: u64, _offset: i64, _whence: u32) -> SysResult {
+        Ok(0)
+    }
+
     fn poll(&self, _file: &OpenFile) -> u32 {
         if self.inner.any_ready() {
             abi::EPOLLIN | abi::EPOLLRDNORM

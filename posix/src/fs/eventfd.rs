@@ -57,6 +57,11 @@ impl EventFd {
 }
 
 impl FileOps for EventFd {
+    /// Linux's `noop_llseek`: lseek succeeds and the position stays 0.
+    fn seek(&self, _file: &OpenFile, _pos: u64, _offset: i64, _whence: u32) -> SysResult {
+        Ok(0)
+    }
+
     fn read(&self, file: &OpenFile, buf: &mut ReadBuf, _offset: Option<u64>) -> SysResult {
         if buf.remaining() < 8 {
             return Err(Errno::EINVAL);

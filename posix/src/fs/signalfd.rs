@@ -75,6 +75,11 @@ fn record_bytes(info: &abi::signalfd_siginfo) -> [u8; RECORD] {
 }
 
 impl FileOps for SignalFd {
+    /// Linux's `noop_llseek`: lseek succeeds and the position stays 0.
+    fn seek(&self, _file: &OpenFile, _pos: u64, _offset: i64, _whence: u32) -> SysResult {
+        Ok(0)
+    }
+
     fn read(&self, file: &OpenFile, buf: &mut ReadBuf, _offset: Option<u64>) -> SysResult {
         let mut count = buf.remaining() / RECORD;
         if count == 0 {
