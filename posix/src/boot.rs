@@ -364,6 +364,7 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
     // The image's root file system, /etc defaults, /dev, /proc, /sys (after the host name,
     // which /etc/hosts names).
     crate::fs::rootfs::populate();
+    phases.mark("files");
 
     let name = image_config("name").unwrap_or("service");
     let mut args: Vec<String> = Vec::with_capacity(line.args.len() + 1);

@@ -6,6 +6,7 @@
 
 use alloc::string::String;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::any::Any;
 
 use crate::abi;
@@ -146,28 +147,33 @@ pub fn open_node(rdev: u64) -> Result<Arc<dyn FileOps>, Errno> {
         .ok_or(Errno::ENXIO)
 }
 
-/// Mount /dev (the devices and links above, read-only as a directory) and a tmpfs on /dev/shm
-/// (POSIX shared memory: shm_open creates its files there).
-pub fn mount() -> Result<(), Errno> {
-    use crate::fs::procfs::tree::{Body, Fs, Node};
-    // devtmpfs is a tmpfs to statfs.
-    let fs = Fs::new(crate::fs::procfs::tree::TMPFS_MAGIC);
-    let mut children: alloc::vec::Vec<(String, Arc<Node>)> = alloc::vec::Vec::new();
+/// /dev's entries, sorted by name.
+fn entries(
+    fs: &Arc<crate::fs::procfs::tree::Fs>,
+) -> Vec<(String, Arc<crate::fs::procfs::tree::Node>)> {
+    use crate::fs::procfs::tree::{Body, Node};
+    let mut children = Vec::new();
     for d in DEVICES {
-        children.push((d.name.into(), Node::new(&fs, d.perm, Body::Device(d))));
+        children.push((d.name.into(), Node::new(fs, d.perm, Body::Device(d))));
     }
     for (name, target) in LINKS {
         children.push((
             name.into(),
-            Node::new(&fs, 0o777, Body::FixedLink(target.into())),
+            Node::new(fs, 0o777, Body::FixedLink(target.into())),
         ));
     }
-    children.push((
-        "shm".into(),
-        Node::new(&fs, 0o1777, Body::Dir(alloc::vec::Vec::new())),
-    ));
-    children.sort_by(|a, b| a.0.cmp(&b.0));
-    crate::fs::vfs::mount("/dev", Node::new(&fs, 0o755, Body::Dir(children)))?;
+    children.push(("shm".into(), Node::new(fs, 0o1777, Body::Dir(Vec::new()))));
+    children.sort_by(|a: &(String, _), b| a.0.cmp(&b.0));
+    children
+}
+
+/// Mount /dev (the devices and links above; its entries are made on first use) and a tmpfs on
+/// /dev/shm (POSIX shared memory: shm_open creates its files there).
+pub fn mount() -> Result<(), Errno> {
+    use crate::fs::procfs::tree::{Fs, Node};
+    // devtmpfs is a tmpfs to statfs.
+    let fs = Fs::new(crate::fs::procfs::tree::TMPFS_MAGIC);
+    crate::fs::vfs::mount("/dev", Node::lazy_dir(&fs, 0o755, entries))?;
     crate::fs::vfs::mount("/dev/shm", crate::fs::tmpfs::new_fs(0o1777))
 }
 

@@ -13,6 +13,7 @@ pub mod text;
 #[path = "procfs/tree.rs"]
 pub mod tree;
 
+use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -21,7 +22,7 @@ use ferrite_smp::{sched, thread};
 
 use crate::abi;
 use crate::errno::Errno;
-use crate::fs::vfs::{FileType, InodeRef};
+use crate::fs::vfs::FileType;
 use tree::{Body, DynamicDir, Fs, Node};
 
 pub use tree::magic_link_target;
@@ -469,147 +470,121 @@ impl DynamicDir for TaskDir {
 // ------------------------------------------------------------------------------------------------
 // The trees
 
-fn process_dir(fs: &Arc<Fs>) -> Arc<Node> {
-    Node::dir(
-        fs,
-        alloc::vec![
-            (
-                "cmdline",
-                Node::file(fs, || text::nul_separated(&facts().args))
-            ),
-            ("comm", Node::file(fs, || line(comm()))),
-            (
-                "cwd",
-                Node::link(fs, || {
-                    crate::fs::vfs::path_of(&crate::fs::vfs::cwd()).unwrap_or_else(|_| "/".into())
-                })
-            ),
-            (
-                "environ",
-                Node::file(fs, || text::nul_separated(&facts().env))
-            ),
-            (
-                "exe",
-                Node::link(fs, || alloc::format!("/{}", facts().name))
-            ),
-            (
-                "fd",
-                Node::new(fs, 0o500, Body::Dynamic(alloc::boxed::Box::new(FdDir)))
-            ),
-            (
-                "maps",
-                Node::file(fs, || text::maps(&maps_lines()).into_bytes())
-            ),
-            ("mounts", Node::file(fs, mounts_text)),
-            ("mountinfo", Node::file(fs, mountinfo_text)),
-            ("cgroup", Node::file(fs, || line("0::/"))),
-            ("root", Node::link(fs, || "/".into())),
-            (
-                "stat",
-                Node::file(fs, || text::stat(&process_info()).into_bytes())
-            ),
-            (
-                "status",
-                Node::file(fs, || text::status(&process_info()).into_bytes())
-            ),
-            (
-                "task",
-                Node::new(fs, 0o555, Body::Dynamic(alloc::boxed::Box::new(TaskDir)))
-            ),
-        ],
-    )
+fn named(list: Vec<(&str, Arc<Node>)>) -> Vec<(String, Arc<Node>)> {
+    list.into_iter()
+        .map(|(n, node)| (String::from(n), node))
+        .collect()
 }
 
-fn proc_root() -> InodeRef {
-    let fs = Fs::new(tree::PROC_SUPER_MAGIC);
-    let fs = &fs;
-    let pid = thread::MAIN_TID.to_string();
-    let sys = Node::dir(
+/// /proc/1.
+fn process_entries(fs: &Arc<Fs>) -> Vec<(String, Arc<Node>)> {
+    let cwd = || crate::fs::vfs::path_of(&crate::fs::vfs::cwd()).unwrap_or_else(|_| "/".into());
+    named(alloc::vec![
+        ("cgroup", Node::file(fs, || line("0::/"))),
+        (
+            "cmdline",
+            Node::file(fs, || text::nul_separated(&facts().args))
+        ),
+        ("comm", Node::file(fs, || line(comm()))),
+        ("cwd", Node::link(fs, cwd)),
+        (
+            "environ",
+            Node::file(fs, || text::nul_separated(&facts().env))
+        ),
+        (
+            "exe",
+            Node::link(fs, || alloc::format!("/{}", facts().name))
+        ),
+        ("fd", Node::new(fs, 0o500, Body::Dynamic(Box::new(FdDir)))),
+        (
+            "maps",
+            Node::file(fs, || text::maps(&maps_lines()).into_bytes())
+        ),
+        ("mountinfo", Node::file(fs, mountinfo_text)),
+        ("mounts", Node::file(fs, mounts_text)),
+        ("root", Node::link(fs, || "/".into())),
+        (
+            "stat",
+            Node::file(fs, || text::stat(&process_info()).into_bytes())
+        ),
+        (
+            "status",
+            Node::file(fs, || text::status(&process_info()).into_bytes())
+        ),
+        (
+            "task",
+            Node::new(fs, 0o555, Body::Dynamic(Box::new(TaskDir)))
+        ),
+    ])
+}
+
+/// /proc/sys.
+fn sysctl_entries(fs: &Arc<Fs>) -> Vec<(String, Arc<Node>)> {
+    let kernel = Node::dir(
         fs,
         alloc::vec![
+            ("hostname", Node::file(fs, || line(hostname()))),
             (
-                "kernel",
-                Node::dir(
-                    fs,
-                    alloc::vec![
-                        ("hostname", Node::file(fs, || line(hostname()))),
-                        (
-                            "osrelease",
-                            Node::file(fs, || line(crate::syscalls::info::RELEASE))
-                        ),
-                        ("ostype", Node::file(fs, || line("Linux"))),
-                        ("pid_max", Node::file(fs, || line("4194304"))),
-                    ],
-                ),
+                "osrelease",
+                Node::file(fs, || line(crate::syscalls::info::RELEASE))
             ),
-            (
-                "net",
-                Node::dir(
-                    fs,
-                    alloc::vec![(
-                        "core",
-                        Node::dir(
-                            fs,
-                            alloc::vec![("somaxconn", Node::file(fs, || line("4096")))]
-                        ),
-                    )],
-                ),
-            ),
-            (
-                "vm",
-                Node::dir(
-                    fs,
-                    alloc::vec![("overcommit_memory", Node::file(fs, || line("0")))],
-                ),
-            ),
+            ("ostype", Node::file(fs, || line("Linux"))),
+            ("pid_max", Node::file(fs, || line("4194304"))),
         ],
     );
-    Node::dir(
+    let somaxconn = Node::file(fs, || line("4096"));
+    let net = Node::dir(
         fs,
-        alloc::vec![
-            (pid.as_str(), process_dir(fs)),
-            ("cpuinfo", Node::file(fs, || cpuinfo_text().into_bytes())),
-            (
-                "loadavg",
-                Node::file(fs, || {
-                    let (threads, running, last) = thread_counts();
-                    text::loadavg(running, threads, last).into_bytes()
-                })
-            ),
-            (
-                "meminfo",
-                Node::file(fs, || text::meminfo(&memory_totals()).into_bytes())
-            ),
-            ("mounts", Node::link(fs, || "self/mounts".into())),
-            ("self", Node::link(fs, || thread::MAIN_TID.to_string())),
-            (
-                "stat",
-                Node::file(fs, || text::system_stat(&system_stat()).into_bytes())
-            ),
-            ("sys", sys),
-            (
-                "thread-self",
-                Node::link(fs, || {
-                    alloc::format!("{}/task/{}", thread::MAIN_TID, sched::current().tid)
-                })
-            ),
-            (
-                "uptime",
-                Node::file(fs, || {
-                    text::uptime(crate::syscalls::time::monotonic_ns(), idle_ns()).into_bytes()
-                })
-            ),
-            (
-                "version",
-                Node::file(fs, || line(crate::syscalls::info::version_line()))
-            ),
-        ],
-    )
+        alloc::vec![("core", Node::dir(fs, alloc::vec![("somaxconn", somaxconn)]))],
+    );
+    let vm = Node::dir(
+        fs,
+        alloc::vec![("overcommit_memory", Node::file(fs, || line("0")))],
+    );
+    named(alloc::vec![("kernel", kernel), ("net", net), ("vm", vm)])
 }
 
-fn sys_root() -> InodeRef {
-    let fs = Fs::new(tree::SYSFS_MAGIC);
-    let fs = &fs;
+/// /proc.
+fn proc_entries(fs: &Arc<Fs>) -> Vec<(String, Arc<Node>)> {
+    let loadavg = || {
+        let (threads, running, last) = thread_counts();
+        text::loadavg(running, threads, last).into_bytes()
+    };
+    let uptime = || text::uptime(crate::syscalls::time::monotonic_ns(), idle_ns()).into_bytes();
+    let thread_self = || alloc::format!("{}/task/{}", thread::MAIN_TID, sched::current().tid);
+    let mut entries = named(alloc::vec![
+        ("cpuinfo", Node::file(fs, || cpuinfo_text().into_bytes())),
+        ("loadavg", Node::file(fs, loadavg)),
+        (
+            "meminfo",
+            Node::file(fs, || text::meminfo(&memory_totals()).into_bytes())
+        ),
+        ("mounts", Node::link(fs, || "self/mounts".into())),
+        ("self", Node::link(fs, || thread::MAIN_TID.to_string())),
+        (
+            "stat",
+            Node::file(fs, || text::system_stat(&system_stat()).into_bytes())
+        ),
+        ("sys", Node::lazy_dir(fs, 0o555, sysctl_entries)),
+        ("thread-self", Node::link(fs, thread_self)),
+        ("uptime", Node::file(fs, uptime)),
+        (
+            "version",
+            Node::file(fs, || line(crate::syscalls::info::version_line()))
+        ),
+    ]);
+    entries.insert(
+        0,
+        (
+            thread::MAIN_TID.to_string(),
+            Node::lazy_dir(fs, 0o555, process_entries),
+        ),
+    );
+    entries
+}
+
+/// /sys.
+fn sys_entries(fs: &Arc<Fs>) -> Vec<(String, Arc<Node>)> {
     let mut cpu: Vec<(String, Arc<Node>)> = (0..sched::cpu_count())
         .map(|i| (alloc::format!("cpu{i}"), Node::dir(fs, alloc::vec![])))
         .collect();
@@ -618,14 +593,18 @@ fn sys_root() -> InodeRef {
     cpu.push(("present".into(), Node::file(fs, cpu_range)));
     let cpu = Node::new(fs, 0o755, Body::Dir(cpu));
     let system = Node::dir(fs, alloc::vec![("cpu", cpu)]);
-    let devices = Node::dir(fs, alloc::vec![("system", system)]);
-    Node::dir(fs, alloc::vec![("devices", devices)])
+    named(alloc::vec![(
+        "devices",
+        Node::dir(fs, alloc::vec![("system", system)])
+    )])
 }
 
-/// Mount /proc and /sys.
+/// Mount /proc and /sys (their entries are made on first use).
 pub fn mount() -> Result<(), Errno> {
-    crate::fs::vfs::mount("/proc", proc_root())?;
-    crate::fs::vfs::mount("/sys", sys_root())
+    let proc = Node::lazy_dir(&Fs::new(tree::PROC_SUPER_MAGIC), 0o555, proc_entries);
+    crate::fs::vfs::mount("/proc", proc)?;
+    let sys = Node::lazy_dir(&Fs::new(tree::SYSFS_MAGIC), 0o555, sys_entries);
+    crate::fs::vfs::mount("/sys", sys)
 }
 
 #[cfg(test)]

@@ -273,27 +273,49 @@ pub fn etc_defaults(hostname: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Make what the image lacks of /etc and /root.
+/// Make what the image lacks of /etc and /root (an entry of the name, even a dangling symlink,
+/// counts as provided).
 #[cfg(target_os = "none")]
 fn add_defaults() {
     use crate::fs::vfs;
-    let hostname = crate::syscalls::info::hostname();
-    for (path, text) in etc_defaults(hostname) {
-        // Also a dangling symlink counts as provided (lookup follows it: ENOENT; lstat-like
-        // check on the parent's entry instead).
-        let parent = path.rsplit_once('/').map(|(p, _)| p).unwrap_or("/");
-        let name = path.rsplit('/').next().unwrap_or(path);
-        let dir = match vfs::mkdir_all(parent, 0o755) {
+    let root = vfs::root();
+    let etc = match root.lookup("etc") {
+        Ok(d) if d.kind() == FileType::Directory => d,
+        Ok(_) => match vfs::lookup_path("/etc") {
+            Ok(d) if d.kind() == FileType::Directory => d,
+            _ => return,
+        },
+        Err(_) => match root.mkdir("etc", 0o755) {
             Ok(d) => d,
-            Err(_) => continue,
-        };
-        if dir.lookup(name).is_err() {
-            let _ = vfs::write_file(path, text.as_bytes(), 0o644);
+            Err(_) => return,
+        },
+    };
+    for (path, text) in etc_defaults(crate::syscalls::info::hostname()) {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        if etc.lookup(name).is_ok() {
+            continue;
+        }
+        if let Ok(file) = etc.create(name, abi::S_IFREG | 0o644, 0) {
+            let _ = write_all(&file, text.as_bytes());
         }
     }
-    if vfs::root().lookup("root").is_err() {
-        let _ = vfs::mkdir_all("/root", 0o700);
+    if root.lookup("root").is_err() {
+        let _ = root.mkdir("root", 0o700);
     }
+}
+
+/// Write `data` at the start of the new regular file `file`.
+#[cfg(target_os = "none")]
+fn write_all(file: &InodeRef, data: &[u8]) -> Result<(), Errno> {
+    let open = OpenFile::new(file.open(file, abi::O_WRONLY, "")?, abi::O_WRONLY);
+    let mut done = 0;
+    while done < data.len() {
+        match open.write(&mut WriteBuf::kernel(&data[done..]), Some(done as u64))? {
+            0 => return Err(Errno::ENOSPC),
+            n => done += n as usize,
+        }
+    }
+    Ok(())
 }
 
 /// The archive the link step put into the image.

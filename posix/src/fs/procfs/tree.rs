@@ -24,6 +24,9 @@ pub trait DynamicDir: Send + Sync {
 }
 
 pub type Generate = fn() -> Vec<u8>;
+/// Makes a lazy directory's entries (with `Node::dir`, `Node::file`…) the first time they are
+/// needed: most services never look at /proc, so boot does not build it.
+pub type Build = fn(&Arc<Fs>) -> Vec<(String, Arc<Node>)>;
 /// A generated file that depends on something fixed when its node is made (a thread id).
 pub type GenerateWith = Arc<dyn Fn() -> Vec<u8> + Send + Sync>;
 pub type LinkTarget = fn() -> String;
@@ -31,6 +34,8 @@ pub type LinkTarget = fn() -> String;
 /// What a node is.
 pub enum Body {
     Dir(Vec<(String, Arc<Node>)>),
+    /// A fixed directory whose entries are built on first use.
+    Lazy(Build, spin::Once<Vec<(String, Arc<Node>)>>),
     Dynamic(Box<dyn DynamicDir>),
     File(Generate),
     FileWith(GenerateWith),
@@ -116,6 +121,26 @@ impl Node {
         Node::new(fs, 0o777, Body::Link(target))
     }
 
+    /// A directory whose entries `build` makes on first use.
+    pub fn lazy_dir(fs: &Arc<Fs>, perm: u32, build: Build) -> Arc<Node> {
+        Node::new(fs, perm, Body::Lazy(build, spin::Once::new()))
+    }
+
+    /// A fixed directory's entries (building a lazy one's now).
+    fn children(&self) -> Option<&Vec<(String, Arc<Node>)>> {
+        match &self.body {
+            Body::Dir(c) => Some(c),
+            Body::Lazy(build, built) => Some(built.call_once(|| {
+                let children = build(&self.fs);
+                for (_, child) in &children {
+                    child.parent.call_once(|| self.me.clone());
+                }
+                children
+            })),
+            _ => None,
+        }
+    }
+
     fn this(&self) -> Arc<Node> {
         self.me.upgrade().expect("node alive while used")
     }
@@ -123,7 +148,7 @@ impl Node {
     /// A child of a dynamic directory, made for one lookup.
     fn child(&self, body: Body) -> Arc<Node> {
         let perm = match &body {
-            Body::Dir(_) | Body::Dynamic(_) => 0o555,
+            Body::Dir(_) | Body::Lazy(..) | Body::Dynamic(_) => 0o555,
             Body::File(_) | Body::FileWith(_) => 0o444,
             Body::Comm(_) => 0o644,
             Body::Fd(fd) => fd_link_perm(*fd),
@@ -136,7 +161,7 @@ impl Node {
 
     fn file_type(&self) -> FileType {
         match &self.body {
-            Body::Dir(_) | Body::Dynamic(_) => FileType::Directory,
+            Body::Dir(_) | Body::Lazy(..) | Body::Dynamic(_) => FileType::Directory,
             Body::File(_) | Body::FileWith(_) | Body::Comm(_) => FileType::Regular,
             Body::Link(_) | Body::FixedLink(_) | Body::Fd(_) => FileType::Symlink,
             Body::Device(_) => FileType::CharDevice,
@@ -172,7 +197,7 @@ fn fd_link_perm(fd: i32) -> u32 {
 
 fn kind_of(body: &Body) -> FileType {
     match body {
-        Body::Dir(_) | Body::Dynamic(_) => FileType::Directory,
+        Body::Dir(_) | Body::Lazy(..) | Body::Dynamic(_) => FileType::Directory,
         Body::File(_) | Body::FileWith(_) | Body::Comm(_) => FileType::Regular,
         Body::Device(_) => FileType::CharDevice,
         _ => FileType::Symlink,
@@ -189,9 +214,11 @@ impl Inode for Node {
         }
         let kind = self.file_type();
         let (nlink, size) = match &self.body {
-            Body::Dir(c) => (
-                2 + c
-                    .iter()
+            Body::Dir(_) | Body::Lazy(..) => (
+                2 + self
+                    .children()
+                    .into_iter()
+                    .flatten()
                     .filter(|(_, n)| n.file_type() == FileType::Directory)
                     .count() as u64,
                 0,
@@ -236,8 +263,10 @@ impl Inode for Node {
 
     fn lookup(&self, name: &str) -> Result<InodeRef, Errno> {
         match &self.body {
-            Body::Dir(children) => children
-                .iter()
+            Body::Dir(_) | Body::Lazy(..) => self
+                .children()
+                .into_iter()
+                .flatten()
                 .find(|(n, _)| *n == name)
                 .map(|(_, node)| node.clone() as InodeRef)
                 .ok_or(Errno::ENOENT),
@@ -271,11 +300,16 @@ impl Inode for Node {
             },
         ];
         match &self.body {
-            Body::Dir(children) => entries.extend(children.iter().map(|(n, node)| DirEntry {
-                name: n.clone(),
-                ino: node.ino,
-                kind: node.file_type(),
-            })),
+            Body::Dir(_) | Body::Lazy(..) => entries.extend(
+                self.children()
+                    .into_iter()
+                    .flatten()
+                    .map(|(n, node)| DirEntry {
+                        name: n.clone(),
+                        ino: node.ino,
+                        kind: node.file_type(),
+                    }),
+            ),
             Body::Dynamic(d) => {
                 // Entries made per listing have no stable inode: number them after the
                 // directory's own (as Linux's procfs, whose fd inodes are fresh too).
@@ -310,7 +344,7 @@ impl Inode for Node {
     fn open(&self, this: &InodeRef, flags: u32, path: &str) -> Result<Arc<dyn FileOps>, Errno> {
         let writing = flags & abi::O_ACCMODE != abi::O_RDONLY || flags & abi::O_TRUNC != 0;
         match &self.body {
-            Body::Dir(_) | Body::Dynamic(_) => {
+            Body::Dir(_) | Body::Lazy(..) | Body::Dynamic(_) => {
                 if writing {
                     return Err(Errno::EISDIR);
                 }
@@ -525,6 +559,25 @@ mod tests {
         assert_eq!(null.st_mode, abi::S_IFCHR | 0o666);
         assert_eq!(null.st_rdev, crate::fs::devfs::makedev(1, 3));
         assert_eq!(null.st_dev, root.stat().unwrap().st_dev);
+    }
+
+    #[test]
+    fn lazy_directories_build_on_first_use() {
+        fn build(fs: &Arc<Fs>) -> Vec<(String, Arc<Node>)> {
+            alloc::vec![("inner".into(), Node::dir(fs, alloc::vec![]))]
+        }
+        let fs = Fs::new(SYSFS_MAGIC);
+        let lazy = Node::lazy_dir(&fs, 0o555, build);
+        let Body::Lazy(_, built) = &lazy.body else {
+            panic!("not lazy");
+        };
+        assert!(built.get().is_none());
+        let root: InodeRef = lazy.clone();
+        let inner = root.lookup("inner").unwrap();
+        assert!(built.get().is_some());
+        assert_eq!(inner.parent().unwrap().ino(), root.ino());
+        assert_eq!(root.stat().unwrap().st_nlink, 3);
+        assert_eq!(names(&root).len(), 3);
     }
 
     #[test]
