@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <string.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
@@ -436,6 +437,47 @@ static void test_wake(void)
     printf("woken by another thread 20 times\n");
 }
 
+static void *send_ignored_later(void *arg)
+{
+    pthread_t target = *(pthread_t *)arg;
+    struct timespec d = {0, 20000000};
+    for (int i = 0; i < 3; i++) {
+        nanosleep(&d, NULL);
+        pthread_kill(target, SIGUSR2); /* SIG_IGN */
+        pthread_kill(target, SIGWINCH); /* ignored by default */
+    }
+    return NULL;
+}
+
+/* Ignored signals are dropped when sent: a poll or select waiting meanwhile is not
+ * interrupted and times out normally (Linux's sig_ignored). */
+static void test_ignored_signals(void)
+{
+    signal(SIGUSR2, SIG_IGN);
+    pthread_t self = pthread_self(), t;
+    int p[2];
+    CHECK(pipe(p) == 0);
+    struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+    pthread_create(&t, NULL, send_ignored_later, &self);
+    int r = poll(&pfd, 1, 150);
+    printf("poll during ignored signals: %d (errno %s)\n", r, r < 0 ? strerror(errno) : "-");
+    pthread_join(t, NULL);
+    pthread_create(&t, NULL, send_ignored_later, &self);
+    fd_set rd;
+    FD_ZERO(&rd);
+    FD_SET(p[0], &rd);
+    struct timeval tv = {0, 150000};
+    r = select(p[0] + 1, &rd, NULL, NULL, &tv);
+    printf("select during ignored signals: %d (errno %s)\n", r, r < 0 ? strerror(errno) : "-");
+    pthread_join(t, NULL);
+    sigset_t pending;
+    sigpending(&pending);
+    printf("pending afterwards: SIGUSR2 %d SIGWINCH %d\n", sigismember(&pending, SIGUSR2),
+           sigismember(&pending, SIGWINCH));
+    close(p[0]);
+    close(p[1]);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -451,6 +493,8 @@ int main(int argc, char **argv)
         test_sigmask();
     else if (MODE_IS("wake"))
         test_wake();
+    else if (MODE_IS("ignored-signals"))
+        test_ignored_signals();
     else {
         printf("unknown mode\n");
         return 2;

@@ -265,6 +265,7 @@ guest_cases! {
     select_fd_setsize_and_beyond: case(POLL).args(&["select_big"]);
     poll_ppoll_pselect_signal_masks: case(POLL).args(&["sigmask"]);
     poll_select_woken_by_other_thread: case(POLL).args(&["wake"]);
+    poll_select_not_interrupted_by_ignored_signals: case(POLL).args(&["ignored-signals"]);
     epoll_level_edge_oneshot_table: case(EPOLL).args(&["table"]);
     epoll_hangup_and_error_events: case(EPOLL).args(&["hup"]);
     epoll_ctl_and_wait_errors: case(EPOLL).args(&["ctl_errors"]);

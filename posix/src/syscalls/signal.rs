@@ -418,8 +418,16 @@ fn send(
         );
         return Err(Errno::ENOSYS);
     }
+    let ignored =
+        handler == SIG_IGN || (handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore);
     let interrupt = {
         let mut state = target.posix.lock();
+        // An ignored signal that is not blocked is dropped when sent, as Linux's `sig_ignored`:
+        // it never becomes pending nor interrupts a wait (a blocked one stays pending: its
+        // action may change before it is unblocked).
+        if ignored && state.signal_mask & bit(sig) == 0 {
+            return Ok(0);
+        }
         state.pending_signals |= bit(sig);
         if from_kill {
             state.pending_from_kill |= bit(sig);
