@@ -8,7 +8,7 @@
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use ferrite_libos::sync::IrqMutex;
 
@@ -44,6 +44,18 @@ static STATE: IrqMutex<State> = IrqMutex::new(State {
 });
 
 static UMASK: AtomicU32 = AtomicU32::new(0o022);
+/// The root directory's identity, and a one-word filter of the inodes that are mount points or
+/// mounted roots: a path walk takes the state lock only for inodes whose bit is set.
+static ROOT_KEY: AtomicUsize = AtomicUsize::new(0);
+static MOUNT_FILTER: AtomicU64 = AtomicU64::new(0);
+
+fn filter_bit(k: usize) -> u64 {
+    1 << ((k >> 4).wrapping_mul(0x9E37_79B9) >> 26 & 63)
+}
+
+fn maybe_mounted(inode: &InodeRef) -> bool {
+    MOUNT_FILTER.load(Ordering::Acquire) & filter_bit(key(inode)) != 0
+}
 static NEXT_DEV: AtomicU32 = AtomicU32::new(0x10);
 
 /// A device number for a new file-system instance (major 0, as Linux's anonymous devices):
@@ -64,6 +76,7 @@ pub fn same(a: &InodeRef, b: &InodeRef) -> bool {
 /// Make `root` the root directory and the current directory (at boot).
 pub fn set_root(root: InodeRef) {
     let mut s = STATE.lock();
+    ROOT_KEY.store(key(&root), Ordering::Release);
     s.cwd = Some(root.clone());
     s.root = Some(root);
 }
@@ -124,6 +137,9 @@ pub fn swap_umask(mask: u32) -> u32 {
 
 /// The root mounted on `dir`, if any (the latest mount wins).
 fn mounted_on(dir: &InodeRef) -> Option<InodeRef> {
+    if !maybe_mounted(dir) {
+        return None;
+    }
     let k = key(dir);
     let s = STATE.lock();
     s.mounts
@@ -135,6 +151,9 @@ fn mounted_on(dir: &InodeRef) -> Option<InodeRef> {
 
 /// The mount point `root` is mounted on, if it is a mounted root.
 fn mount_point_of(root: &InodeRef) -> Option<InodeRef> {
+    if !maybe_mounted(root) {
+        return None;
+    }
     let k = key(root);
     let s = STATE.lock();
     s.mounts
@@ -145,7 +164,7 @@ fn mount_point_of(root: &InodeRef) -> Option<InodeRef> {
 }
 
 fn is_global_root(dir: &InodeRef) -> bool {
-    STATE.lock().root.as_ref().is_some_and(|r| same(r, dir))
+    ROOT_KEY.load(Ordering::Acquire) == key(dir)
 }
 
 /// Follow mounts from `inode` down to what is visible there.
@@ -383,10 +402,13 @@ pub fn path_of(dir: &InodeRef) -> Result<String, Errno> {
 /// Mount the file system whose root is `root` at absolute `path` (created when missing).
 pub fn mount(path: &str, root_inode: InodeRef) -> Result<(), Errno> {
     let point = mkdir_all(path, 0o755)?;
-    STATE.lock().mounts.push(Mount {
+    let bits = filter_bit(key(&point)) | filter_bit(key(&root_inode));
+    let mut s = STATE.lock();
+    s.mounts.push(Mount {
         point,
         root: root_inode,
     });
+    MOUNT_FILTER.fetch_or(bits, Ordering::Release);
     Ok(())
 }
 
