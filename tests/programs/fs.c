@@ -438,6 +438,7 @@ static void dirs(void)
     FAILS(open("d", O_WRONLY), EISDIR);
     FAILS(open("d", O_RDWR), EISDIR);
     FAILS(open("d", O_CREAT | O_RDONLY, 0644), EISDIR);
+    FAILS(open("d", O_RDONLY | O_TRUNC), EISDIR);
     int file = open("d/x", O_RDONLY);
     FAILS(syscall(SYS_getdents64, file, buf, sizeof buf), ENOTDIR);
     close(file);

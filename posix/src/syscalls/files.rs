@@ -173,7 +173,10 @@ fn do_open(dirfd: u64, path: &str, flags: u32, mode: u32) -> SysResult {
         }) as Arc<dyn crate::fs::file::FileOps>
     } else {
         let accmode = flags & abi::O_ACCMODE;
-        if kind == FileType::Directory && (accmode != abi::O_RDONLY || flags & abi::O_CREAT != 0) {
+        // (O_TRUNC asks for write access, as Linux's `build_open_flags`.)
+        if kind == FileType::Directory
+            && (accmode != abi::O_RDONLY || flags & (abi::O_CREAT | abi::O_TRUNC) != 0)
+        {
             return Err(Errno::EISDIR);
         }
         if accmode == abi::O_ACCMODE {
