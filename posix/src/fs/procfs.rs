@@ -408,19 +408,17 @@ fn line(s: impl Into<String>) -> Vec<u8> {
 struct FdDir;
 
 impl DynamicDir for FdDir {
-    fn list(&self) -> Vec<(String, FileType)> {
-        crate::fs::fdtable::snapshot()
+    fn list(&self) -> Vec<(u64, FileType)> {
+        let mut fds: Vec<(u64, FileType)> = crate::fs::fdtable::snapshot()
             .into_iter()
-            .map(|(fd, _)| (fd.to_string(), FileType::Symlink))
-            .collect()
+            .map(|(fd, _)| (fd as u64, FileType::Symlink))
+            .collect();
+        fds.sort_unstable_by_key(|e| e.0);
+        fds
     }
 
-    fn lookup(&self, name: &str, _fs: &Arc<Fs>) -> Option<Body> {
-        // Only canonical decimal numbers name a descriptor ("01" does not, as on Linux).
-        if name.len() > 1 && name.starts_with('0') {
-            return None;
-        }
-        let fd: i32 = name.parse().ok()?;
+    fn lookup(&self, number: u64, _fs: &Arc<Fs>) -> Option<Body> {
+        let fd = i32::try_from(number).ok()?;
         crate::fs::fdtable::get(fd).ok()?;
         Some(Body::Fd(fd))
     }
@@ -431,18 +429,15 @@ impl DynamicDir for FdDir {
 struct TaskDir;
 
 impl DynamicDir for TaskDir {
-    fn list(&self) -> Vec<(String, FileType)> {
+    fn list(&self) -> Vec<(u64, FileType)> {
         threads()
             .into_iter()
-            .map(|(tid, _)| (tid.to_string(), FileType::Directory))
+            .map(|(tid, _)| (tid as u64, FileType::Directory))
             .collect()
     }
 
-    fn lookup(&self, name: &str, fs: &Arc<Fs>) -> Option<Body> {
-        if name.len() > 1 && name.starts_with('0') {
-            return None;
-        }
-        let tid: u32 = name.parse().ok()?;
+    fn lookup(&self, number: u64, fs: &Arc<Fs>) -> Option<Body> {
+        let tid = u32::try_from(number).ok()?;
         thread::find(tid)?;
         let per_thread = |format: fn(&text::ProcessInfo) -> String| -> tree::GenerateWith {
             Arc::new(move || {

@@ -16,11 +16,22 @@ use crate::fs::devfs::Device;
 use crate::fs::file::{FileOps, OpenFile, ReadBuf, WriteBuf};
 use crate::fs::vfs::{self, DirEntry, FileType, Inode, InodeRef};
 
-/// A directory whose entries are computed: `list` gives (name, kind) pairs, `lookup` the node
-/// (`fs` makes the nodes of a directory it returns).
+/// A directory whose entries are computed and named by numbers (fds, thread ids): `list` gives
+/// them in increasing order with their kinds, `lookup` the node for a name (`fs` makes the nodes
+/// of a directory it returns). The number gives the entry's inode number and its readdir
+/// position, so a listing resumed after entries come and go neither repeats nor skips the
+/// others (as Linux's /proc/self/fd).
 pub trait DynamicDir: Send + Sync {
-    fn list(&self) -> Vec<(String, FileType)>;
-    fn lookup(&self, name: &str, fs: &Arc<Fs>) -> Option<Body>;
+    fn list(&self) -> Vec<(u64, FileType)>;
+    fn lookup(&self, number: u64, fs: &Arc<Fs>) -> Option<Body>;
+}
+
+/// The number a dynamic directory's entry is named by: canonical decimal only ("01" is not 1).
+fn entry_number(name: &str) -> Option<u64> {
+    if name.is_empty() || name.len() > 1 && name.starts_with('0') {
+        return None;
+    }
+    name.parse().ok()
 }
 
 pub type Generate = fn() -> Vec<u8>;
@@ -146,7 +157,12 @@ impl Node {
     }
 
     /// A child of a dynamic directory, made for one lookup.
-    fn child(&self, body: Body) -> Arc<Node> {
+    /// The inode number of a dynamic directory's entry `number`.
+    fn dynamic_ino(&self, number: u64) -> u64 {
+        (self.ino << 32) | (number + 1)
+    }
+
+    fn child(&self, number: u64, body: Body) -> Arc<Node> {
         let perm = match &body {
             Body::Dir(_) | Body::Lazy(..) | Body::Dynamic(_) => 0o555,
             Body::File(_) | Body::FileWith(_) => 0o444,
@@ -154,7 +170,20 @@ impl Node {
             Body::Fd(fd) => fd_link_perm(*fd),
             _ => 0o777,
         };
-        let node = Node::new(&self.fs, perm, body);
+        let ino = self.dynamic_ino(number);
+        let node = Arc::new_cyclic(|me| Node {
+            fs: self.fs.clone(),
+            ino,
+            perm,
+            body,
+            parent: spin::Once::new(),
+            me: me.clone(),
+        });
+        if let Body::Dir(children) = &node.body {
+            for (_, child) in children {
+                child.parent.call_once(|| Arc::downgrade(&node));
+            }
+        }
         node.parent.call_once(|| self.me.clone());
         node
     }
@@ -270,9 +299,8 @@ impl Inode for Node {
                 .find(|(n, _)| *n == name)
                 .map(|(_, node)| node.clone() as InodeRef)
                 .ok_or(Errno::ENOENT),
-            Body::Dynamic(d) => d
-                .lookup(name, &self.fs)
-                .map(|body| self.child(body) as InodeRef)
+            Body::Dynamic(d) => entry_number(name)
+                .and_then(|n| Some(self.child(n, d.lookup(n, &self.fs)?) as InodeRef))
                 .ok_or(Errno::ENOENT),
             _ => Err(Errno::ENOTDIR),
         }
@@ -311,18 +339,27 @@ impl Inode for Node {
                     }),
             ),
             Body::Dynamic(d) => {
-                // Entries made per listing have no stable inode: number them after the
-                // directory's own (as Linux's procfs, whose fd inodes are fresh too).
-                entries.extend(
-                    d.list()
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, (name, kind))| DirEntry {
-                            name,
-                            ino: self.ino * 1000 + i as u64,
-                            kind,
-                        }),
-                )
+                // Positions: 0 ".", 1 "..", then entry n at n + 2 (the next position n + 3).
+                for e in entries.iter().take(2).skip(pos as usize) {
+                    let next = if e.name == "." { 1 } else { 2 };
+                    if !sink(e.clone(), next) {
+                        return Ok(());
+                    }
+                }
+                for (n, kind) in d.list() {
+                    if n + 2 < pos {
+                        continue;
+                    }
+                    let entry = DirEntry {
+                        name: n.to_string(),
+                        ino: self.dynamic_ino(n),
+                        kind,
+                    };
+                    if !sink(entry, n + 3) {
+                        break;
+                    }
+                }
+                return Ok(());
             }
             _ => return Err(Errno::ENOTDIR),
         }
@@ -559,6 +596,57 @@ mod tests {
         assert_eq!(null.st_mode, abi::S_IFCHR | 0o666);
         assert_eq!(null.st_rdev, crate::fs::devfs::makedev(1, 3));
         assert_eq!(null.st_dev, root.stat().unwrap().st_dev);
+    }
+
+    /// Entries named by the numbers in a shared list.
+    struct Numbers(Arc<spin::Mutex<Vec<u64>>>);
+
+    impl DynamicDir for Numbers {
+        fn list(&self) -> Vec<(u64, FileType)> {
+            self.0
+                .lock()
+                .iter()
+                .map(|&n| (n, FileType::Symlink))
+                .collect()
+        }
+
+        fn lookup(&self, number: u64, _fs: &Arc<Fs>) -> Option<Body> {
+            self.0
+                .lock()
+                .contains(&number)
+                .then(|| Body::FixedLink(alloc::format!("target{number}")))
+        }
+    }
+
+    #[test]
+    fn dynamic_directories_resume_by_number() {
+        let numbers = Arc::new(spin::Mutex::new(alloc::vec![0, 1, 2, 7]));
+        let fs = Fs::new(PROC_SUPER_MAGIC);
+        let dir: InodeRef = Node::new(
+            &fs,
+            0o500,
+            Body::Dynamic(Box::new(Numbers(numbers.clone()))),
+        );
+        let all = names(&dir);
+        let listed: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(listed, [".", "..", "0", "1", "2", "7"]);
+        // Stop after "1", remove "2", add "3": the listing goes on with "3" and "7".
+        let after_one = all[3].1;
+        *numbers.lock() = alloc::vec![0, 1, 3, 7];
+        let mut rest = Vec::new();
+        dir.readdir(after_one, &mut |e, _| {
+            rest.push(e.name);
+            true
+        })
+        .unwrap();
+        assert_eq!(rest, ["3", "7"]);
+        let seven = dir.lookup("7").unwrap();
+        assert_eq!(seven.readlink().unwrap(), "target7");
+        assert_eq!(seven.ino(), dir.lookup("7").unwrap().ino());
+        assert_ne!(seven.ino(), dir.lookup("3").unwrap().ino());
+        assert!(dir.lookup("07").is_err());
+        assert!(dir.lookup("2").is_err());
+        assert_eq!(seven.parent().unwrap().ino(), dir.ino());
     }
 
     #[test]
