@@ -10,12 +10,17 @@ examples:
 	cmake -S examples -B $(EXAMPLES_BUILD) -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/ferrite.cmake >/dev/null
 	cmake --build $(EXAMPLES_BUILD) -j 2
 
-# Boot the multithreaded example on two vCPUs, then the C++ example with its exit status.
+# Boot the multithreaded example on two vCPUs, the C++ example with its exit status, the
+# configuration reader (its root file system is packed into the image) and the log writer.
 demo: examples
 	@echo "== ferrite run --cpus 2 $(EXAMPLES_BUILD)/parallel/parallel.elf"
 	@$(FERRITE) run --cpus 2 $(EXAMPLES_BUILD)/parallel/parallel.elf
 	@echo "== ferrite run $(EXAMPLES_BUILD)/hello-cpp/hello-cpp.elf -- 21"
 	@$(FERRITE) run $(EXAMPLES_BUILD)/hello-cpp/hello-cpp.elf -- 21; echo "== exit status $$?"
+	@echo "== ferrite run $(EXAMPLES_BUILD)/config-reader/config-reader.elf"
+	@$(FERRITE) run $(EXAMPLES_BUILD)/config-reader/config-reader.elf
+	@echo "== ferrite run $(EXAMPLES_BUILD)/log-writer/log-writer.elf (2 vCPUs)"
+	@$(FERRITE) run $(EXAMPLES_BUILD)/log-writer/log-writer.elf
 
 # The whole test suite: formatting, lints, host unit tests, and the guest tests (every test
 # program built as a Ferrite image and as a native musl executable, both run and compared).
