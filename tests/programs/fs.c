@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/file.h>
 #include <sys/resource.h>
@@ -736,6 +737,22 @@ static void *lock_waiter(void *arg)
     return NULL;
 }
 
+static void on_signal(int sig)
+{
+    (void)sig;
+}
+
+static pthread_t main_thread;
+
+static void *poke_main(void *arg)
+{
+    (void)arg;
+    struct timespec ms = {0, 50 * 1000 * 1000};
+    nanosleep(&ms, NULL);
+    pthread_kill(main_thread, SIGUSR1);
+    return NULL;
+}
+
 static void locks(void)
 {
     write_file("lk", "0123456789abcdefghij");
@@ -813,6 +830,21 @@ static void locks(void)
     OK(fcntl(a, F_OFD_SETLK, &fl));
     pthread_join(t, NULL);
     CHECK(waiter_got == 1);
+    /* A signal ends a blocked F_OFD_SETLKW and flock (a handler without SA_RESTART: EINTR). */
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGUSR1, &sa, NULL);
+    main_thread = pthread_self();
+    fl = (struct flock){.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10};
+    pthread_create(&t, NULL, poke_main, NULL);
+    FAILS(fcntl(a, F_OFD_SETLKW, &fl), EINTR);
+    pthread_join(t, NULL);
+    int fx = open("lk", O_RDONLY), fy = open("lk", O_RDONLY);
+    OK(flock(fx, LOCK_EX));
+    pthread_create(&t, NULL, poke_main, NULL);
+    FAILS(flock(fy, LOCK_EX), EINTR);
+    pthread_join(t, NULL);
+    close(fx);
+    close(fy);
     /* The last close of a description drops its OFD locks. */
     int bd = dup(b);
     close(b);

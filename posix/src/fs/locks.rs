@@ -286,7 +286,8 @@ pub fn fcntl(file: &OpenFile, cmd: u32, arg: u64) -> SysResult {
         Some(())
     };
     let result = if blocking {
-        wait::wait_until(&[&st.queue], WAKE, Deadline::Never, try_set).map_err(Errno::from)
+        wait::wait_until(&[&st.queue], WAKE, Deadline::Never, try_set)
+            .map_err(crate::syscalls::signal::restartable)
     } else {
         try_set().ok_or(Errno::EAGAIN)
     };
@@ -326,7 +327,8 @@ pub fn flock(file: &OpenFile, op: u32) -> SysResult {
             if nonblocking {
                 try_take().ok_or(Errno::EAGAIN)
             } else {
-                wait::wait_until(&[&st.queue], WAKE, Deadline::Never, try_take).map_err(Errno::from)
+                wait::wait_until(&[&st.queue], WAKE, Deadline::Never, try_take)
+                    .map_err(crate::syscalls::signal::restartable)
             }
         }
     };
