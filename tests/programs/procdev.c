@@ -563,6 +563,34 @@ static int misc(int argc, char **argv)
     return check_finish();
 }
 
+/* Linux's "magic" links: opening /proc/self/fd/N (or /dev/stdin) opens that file itself, even
+ * a pipe or a terminal without a path; stat through the link is the file's. */
+static int magic(void)
+{
+    char path[] = "/tmp/procdev-magic-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0 && write(fd, "magic", 5) == 5);
+    char link[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    struct stat a, b;
+    CHECK(fstat(fd, &a) == 0);
+    CHECKF(stat(link, &b) == 0 && a.st_ino == b.st_ino && S_ISREG(b.st_mode), "%s", strerror(errno));
+    unlink(path);
+    /* Still reachable through the link once unlinked. */
+    int again = open(link, O_RDONLY);
+    char buf[64] = {0};
+    CHECKF(again >= 0 && pread(again, buf, 5, 0) == 5 && !strcmp(buf, "magic"), "%s", strerror(errno));
+    close(again);
+    close(fd);
+    int in = open("/dev/stdin", O_RDONLY);
+    CHECKF(in >= 0, "open /dev/stdin: %s", strerror(errno));
+    memset(buf, 0, sizeof buf);
+    ssize_t n = in >= 0 ? read(in, buf, sizeof buf - 1) : -1;
+    printf("/dev/stdin: %zd bytes: %s", n, buf);
+    CHECK(stat("/dev/stdout", &b) == 0);
+    return check_finish();
+}
+
 int main(int argc, char **argv)
 {
     if (MODE_IS("cpus"))
@@ -581,6 +609,8 @@ int main(int argc, char **argv)
         return etc();
     if (MODE_IS("misc"))
         return misc(argc, argv);
-    printf("usage: procdev cpus|meminfo|maps|fd|status|dev|etc|misc\n");
+    if (MODE_IS("magic"))
+        return magic();
+    printf("usage: procdev cpus|meminfo|maps|fd|status|dev|etc|misc|magic\n");
     return 2;
 }
