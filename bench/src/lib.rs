@@ -135,7 +135,7 @@ ferrite-bench: Ferrite beside native, a Linux guest and an empty-kernel floor, i
 Usage: cargo run -p ferrite-bench --release -- [OPTIONS] [WORKLOAD…]      (or: make bench)
 
 Workloads (default: all): boot size syscall thread futex ctxswitch mutex malloc malloc_mt mmap
-                          pagefault parallel
+                          pagefault fileio openclose pipe eventfd epoll parallel
 
 Options:
   --smoke            tiny durations (2 rounds of 5 ms, 2 boots); results to target/bench/smoke.json,
