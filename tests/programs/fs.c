@@ -1208,7 +1208,42 @@ static void misc(void)
     fd = syscall(SYS_openat2, AT_FDCWD, "sx", &how, sizeof how);
     CHECK(fd >= 0);
     close(fd);
-    how.mode = 0644;
+    /* RESOLVE_* restrictions. */
+    OK(mkdir("jail", 0755));
+    OK(mkdir("jail/sub", 0755));
+    write_file("jail/file", "in jail");
+    write_file("outside", "outside");
+    OK(symlink("file", "jail/link"));
+    OK(symlink("../outside", "jail/escape"));
+    OK(symlink("/outside", "jail/abs"));
+    int jail = open("jail", O_RDONLY | O_DIRECTORY);
+#define OPENAT2(dfd, p, res) \
+    (how = (typeof(how)){O_RDONLY, 0, (res)}, syscall(SYS_openat2, (dfd), (p), &how, sizeof how))
+    FAILS(OPENAT2(jail, "link", 0x04 /* NO_SYMLINKS */), ELOOP);
+    FAILS(OPENAT2(jail, "../outside", 0x08 /* BENEATH */), EXDEV);
+    FAILS(OPENAT2(jail, "escape", 0x08), EXDEV);
+    FAILS(OPENAT2(jail, "abs", 0x08), EXDEV);
+    FAILS(OPENAT2(jail, "/tmp", 0x08), EXDEV);
+    fd = OPENAT2(jail, "sub/../link", 0x08);
+    CHECK(fd >= 0);
+    close(fd);
+    fd = OPENAT2(jail, "/file", 0x10 /* IN_ROOT */);
+    CHECK(fd >= 0 && read(fd, buf, sizeof buf) == 7 && memcmp(buf, "in jail", 7) == 0);
+    close(fd);
+    fd = OPENAT2(jail, "../../../file", 0x10);
+    CHECK(fd >= 0);
+    close(fd);
+    FAILS(OPENAT2(jail, "escape", 0x10), ENOENT); /* "../outside" stays in the jail */
+    FAILS(OPENAT2(jail, "file", 0x18), EINVAL);
+    FAILS(OPENAT2(jail, "file", 0x40), EINVAL);
+    FAILS(OPENAT2(AT_FDCWD, "/proc/self/status", 0x01 /* NO_XDEV */), EXDEV);
+    fd = OPENAT2(AT_FDCWD, "outside", 0x01);
+    CHECK(fd >= 0);
+    close(fd);
+    how = (typeof(how)){O_RDWR | O_CREAT, 0644, 0x20 /* CACHED */};
+    FAILS(syscall(SYS_openat2, jail, "new", &how, sizeof how), EAGAIN);
+    close(jail);
+    how = (typeof(how)){O_RDONLY, 0644, 0};
     FAILS(syscall(SYS_openat2, AT_FDCWD, "sx", &how, sizeof how), EINVAL);
     FAILS(syscall(SYS_openat2, AT_FDCWD, "sx", &how, 8), EINVAL);
     printf("misc done\n");

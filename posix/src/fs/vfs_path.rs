@@ -193,8 +193,55 @@ pub fn parent_of(dir: &InodeRef) -> InodeRef {
     }
 }
 
+/// openat2's RESOLVE_* restrictions on a walk.
+pub const RESOLVE_NO_XDEV: u64 = 0x01;
+pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+pub const RESOLVE_BENEATH: u64 = 0x08;
+pub const RESOLVE_IN_ROOT: u64 = 0x10;
+pub const RESOLVE_CACHED: u64 = 0x20;
+
+/// Restrictions on a walk (openat2): RESOLVE_* flags and the directory that BENEATH and
+/// IN_ROOT are relative to.
+#[derive(Clone, Default)]
+pub struct Scope {
+    pub flags: u64,
+    pub base: Option<InodeRef>,
+}
+
+pub const NO_SCOPE: Scope = Scope {
+    flags: 0,
+    base: None,
+};
+
+impl Scope {
+    fn has(&self, flag: u64) -> bool {
+        self.flags & flag != 0
+    }
+
+    fn at_base(&self, dir: &InodeRef) -> bool {
+        self.base.as_ref().is_some_and(|b| same(b, dir))
+    }
+
+    /// Where an absolute path (or symlink target) starts.
+    fn root(&self) -> Result<InodeRef, Errno> {
+        if self.has(RESOLVE_BENEATH) {
+            return Err(Errno::EXDEV);
+        }
+        match (&self.base, self.has(RESOLVE_IN_ROOT)) {
+            (Some(b), true) => Ok(b.clone()),
+            _ => Ok(root()),
+        }
+    }
+}
+
 /// One step: `name` in directory `dir` (no symlink following), with "." and "..".
 pub fn lookup_in(dir: &InodeRef, name: &str) -> Result<InodeRef, Errno> {
+    lookup_in_scoped(&NO_SCOPE, dir, name)
+}
+
+/// `lookup_in` under openat2's restrictions.
+pub fn lookup_in_scoped(scope: &Scope, dir: &InodeRef, name: &str) -> Result<InodeRef, Errno> {
     if dir.kind() != FileType::Directory {
         return Err(Errno::ENOTDIR);
     }
@@ -203,8 +250,28 @@ pub fn lookup_in(dir: &InodeRef, name: &str) -> Result<InodeRef, Errno> {
     }
     match name {
         "" | "." => Ok(dir.clone()),
-        ".." => Ok(parent_of(dir)),
-        _ => Ok(cross_mounts(dir.lookup(name)?)),
+        ".." => {
+            if scope.at_base(dir) {
+                if scope.has(RESOLVE_BENEATH) {
+                    return Err(Errno::EXDEV);
+                }
+                if scope.has(RESOLVE_IN_ROOT) {
+                    return Ok(dir.clone());
+                }
+            }
+            if scope.has(RESOLVE_NO_XDEV) && mount_point_of(dir).is_some() {
+                return Err(Errno::EXDEV);
+            }
+            Ok(parent_of(dir))
+        }
+        _ => {
+            let raw = dir.lookup(name)?;
+            let seen = cross_mounts(raw.clone());
+            if scope.has(RESOLVE_NO_XDEV) && !same(&seen, &raw) {
+                return Err(Errno::EXDEV);
+            }
+            Ok(seen)
+        }
     }
 }
 
@@ -240,9 +307,19 @@ fn check_path(path: &str) -> Result<(), Errno> {
 /// Walk every component but the last from `start` (or the root for an absolute path),
 /// following symlinks. `links` counts symlinks followed so far (ELOOP past MAX_SYMLINKS).
 pub fn walk_parent(start: &InodeRef, path: &str, links: &mut u32) -> Result<Parent, Errno> {
+    walk_parent_scoped(&NO_SCOPE, start, path, links)
+}
+
+/// `walk_parent` under openat2's restrictions.
+pub fn walk_parent_scoped(
+    scope: &Scope,
+    start: &InodeRef,
+    path: &str,
+    links: &mut u32,
+) -> Result<Parent, Errno> {
     check_path(path)?;
     let mut dir = if path.starts_with('/') {
-        root()
+        scope.root()?
     } else {
         start.clone()
     };
@@ -256,9 +333,9 @@ pub fn walk_parent(start: &InodeRef, path: &str, links: &mut u32) -> Result<Pare
         });
     };
     for name in walk {
-        let next = lookup_in(&dir, name)?;
+        let next = lookup_in_scoped(scope, &dir, name)?;
         dir = if next.kind() == FileType::Symlink {
-            follow_link(&dir, &next, links)?
+            follow_link(scope, &dir, &next, links)?
         } else {
             next
         };
@@ -280,32 +357,50 @@ pub fn walk_parent(start: &InodeRef, path: &str, links: &mut u32) -> Result<Pare
 }
 
 /// Where the symlink `link` (found in `dir`) leads, following further links.
-fn follow_link(dir: &InodeRef, link: &InodeRef, links: &mut u32) -> Result<InodeRef, Errno> {
+fn follow_link(
+    scope: &Scope,
+    dir: &InodeRef,
+    link: &InodeRef,
+    links: &mut u32,
+) -> Result<InodeRef, Errno> {
+    if scope.has(RESOLVE_NO_SYMLINKS) {
+        return Err(Errno::ELOOP);
+    }
     *links += 1;
     if *links > MAX_SYMLINKS {
         return Err(Errno::ELOOP);
+    }
+    // /proc/self/fd/N leads to the open file itself, not to the path its text names.
+    if let Some(file) = crate::fs::procfs::magic_link_target(link) {
+        // (Linux refuses magic links under BENEATH and IN_ROOT too.)
+        if scope.has(RESOLVE_NO_MAGICLINKS | RESOLVE_BENEATH | RESOLVE_IN_ROOT) {
+            return Err(Errno::ELOOP);
+        }
+        return Ok(file);
     }
     let target = link.readlink()?;
     if target.is_empty() {
         return Err(Errno::ENOENT);
     }
-    resolve_counted(dir, &target, Follow::Yes, links)
+    resolve_counted(scope, dir, &target, Follow::Yes, links)
 }
 
 fn resolve_counted(
+    scope: &Scope,
     start: &InodeRef,
     path: &str,
     follow: Follow,
     links: &mut u32,
 ) -> Result<InodeRef, Errno> {
-    let parent = walk_parent(start, path, links)?;
-    let inode = lookup_in(&parent.dir, &parent.name)?;
-    finish(&parent, inode, follow, links)
+    let parent = walk_parent_scoped(scope, start, path, links)?;
+    let inode = lookup_in_scoped(scope, &parent.dir, &parent.name)?;
+    finish(scope, &parent, inode, follow, links)
 }
 
 /// The last step of a resolution: follow a final symlink if asked (or if a '/' follows it),
 /// and check that a trailing slash names a directory.
 fn finish(
+    scope: &Scope,
     parent: &Parent,
     inode: InodeRef,
     follow: Follow,
@@ -313,7 +408,7 @@ fn finish(
 ) -> Result<InodeRef, Errno> {
     let inode =
         if inode.kind() == FileType::Symlink && (follow == Follow::Yes || parent.trailing_slash) {
-            follow_link(&parent.dir, &inode, links)?
+            follow_link(scope, &parent.dir, &inode, links)?
         } else {
             inode
         };
@@ -325,13 +420,47 @@ fn finish(
 
 /// The inode `path` names, relative to `start` unless absolute.
 pub fn resolve(start: &InodeRef, path: &str, follow: Follow) -> Result<InodeRef, Errno> {
-    resolve_counted(start, path, follow, &mut 0)
+    resolve_counted(&NO_SCOPE, start, path, follow, &mut 0)
+}
+
+/// `resolve` under openat2's restrictions.
+pub fn resolve_scoped(
+    scope: &Scope,
+    start: &InodeRef,
+    path: &str,
+    follow: Follow,
+) -> Result<InodeRef, Errno> {
+    resolve_counted(scope, start, path, follow, &mut 0)
 }
 
 /// Resolve the last component of an already walked `parent` (for open, which creates).
-pub fn resolve_last(parent: &Parent, follow: Follow, links: &mut u32) -> Result<InodeRef, Errno> {
-    let inode = lookup_in(&parent.dir, &parent.name)?;
-    finish(parent, inode, follow, links)
+pub fn resolve_last(
+    scope: &Scope,
+    parent: &Parent,
+    follow: Follow,
+    links: &mut u32,
+) -> Result<InodeRef, Errno> {
+    let inode = lookup_in_scoped(scope, &parent.dir, &parent.name)?;
+    finish(scope, parent, inode, follow, links)
+}
+
+/// One symlink met by open's O_CREAT: the directory and name its target names (the caller
+/// creates the file there if it is missing, as Linux does through a dangling link).
+pub fn follow_for_create(
+    scope: &Scope,
+    dir: &InodeRef,
+    link: &InodeRef,
+    links: &mut u32,
+) -> Result<Parent, Errno> {
+    if scope.has(RESOLVE_NO_SYMLINKS) {
+        return Err(Errno::ELOOP);
+    }
+    *links += 1;
+    if *links > MAX_SYMLINKS {
+        return Err(Errno::ELOOP);
+    }
+    let target = link.readlink()?;
+    walk_parent_scoped(scope, dir, &target, links)
 }
 
 /// Whether `ancestor` is `dir` or one of its ancestors (rename into its own subtree).
@@ -425,7 +554,7 @@ pub fn mkdir_all(path: &str, mode: u32) -> Result<InodeRef, Errno> {
         dir = match lookup_in(&dir, name) {
             Ok(d) => {
                 let d = if d.kind() == FileType::Symlink {
-                    follow_link(&dir, &d, &mut 0)?
+                    follow_link(&NO_SCOPE, &dir, &d, &mut 0)?
                 } else {
                     d
                 };

@@ -107,6 +107,11 @@ const VALID_OPEN_FLAGS: u32 = abi::O_ACCMODE
     | abi::O_TMPFILE;
 
 fn do_open(dirfd: u64, path: &str, flags: u32, mode: u32) -> SysResult {
+    do_open_scoped(dirfd, path, flags, mode, 0)
+}
+
+/// open with openat2's RESOLVE_* flags (`resolve`, already checked).
+fn do_open_scoped(dirfd: u64, path: &str, flags: u32, mode: u32, resolve: u64) -> SysResult {
     let mut flags = flags;
     if flags & abi::O_PATH != 0 {
         // O_PATH keeps only these.
@@ -116,8 +121,18 @@ fn do_open(dirfd: u64, path: &str, flags: u32, mode: u32) -> SysResult {
     if flags & abi::O_TMPFILE == abi::O_TMPFILE {
         return open_tmpfile(&start, path, flags, mode);
     }
+    // BENEATH and IN_ROOT are relative to the dirfd even for an absolute path.
+    let base = if resolve & (vfs::RESOLVE_BENEATH | vfs::RESOLVE_IN_ROOT) != 0 {
+        start_dir(dirfd, ".")?
+    } else {
+        start.clone()
+    };
+    let scope = vfs::Scope {
+        flags: resolve,
+        base: Some(base),
+    };
     let mut links = 0;
-    let parent = vfs::walk_parent(&start, path, &mut links)?;
+    let parent = vfs::walk_parent_scoped(&scope, &start, path, &mut links)?;
     let follow = if flags & abi::O_NOFOLLOW != 0 {
         Follow::No
     } else {
@@ -128,7 +143,7 @@ fn do_open(dirfd: u64, path: &str, flags: u32, mode: u32) -> SysResult {
         if special_name || parent.trailing_slash {
             return Err(Errno::EISDIR);
         }
-        match vfs::lookup_in(&parent.dir, &parent.name) {
+        match vfs::lookup_in_scoped(&scope, &parent.dir, &parent.name) {
             Ok(existing) => {
                 if flags & abi::O_EXCL != 0 {
                     return Err(Errno::EEXIST);
@@ -137,7 +152,7 @@ fn do_open(dirfd: u64, path: &str, flags: u32, mode: u32) -> SysResult {
                     if follow == Follow::No {
                         return Err(Errno::ELOOP);
                     }
-                    create_through_link(&parent.dir, &existing, mode, &mut links)?
+                    create_through_link(&scope, &parent.dir, &existing, mode, &mut links)?
                 } else {
                     existing
                 }
@@ -156,7 +171,7 @@ fn do_open(dirfd: u64, path: &str, flags: u32, mode: u32) -> SysResult {
             Err(e) => return Err(e),
         }
     } else {
-        vfs::resolve_last(&parent, follow, &mut links)?
+        vfs::resolve_last(&scope, &parent, follow, &mut links)?
     };
     let kind = inode.kind();
     if kind == FileType::Symlink && flags & abi::O_PATH == 0 {
@@ -212,6 +227,7 @@ fn open_tmpfile(start: &InodeRef, path: &str, flags: u32, mode: u32) -> SysResul
 /// O_CREAT through a symlink: open its target, creating it if missing (as Linux, which
 /// creates the file a dangling link points at).
 fn create_through_link(
+    scope: &vfs::Scope,
     dir: &InodeRef,
     link: &InodeRef,
     mode: u32,
@@ -220,13 +236,18 @@ fn create_through_link(
     let mut dir = dir.clone();
     let mut link = link.clone();
     loop {
-        *links += 1;
-        if *links > vfs::MAX_SYMLINKS {
-            return Err(Errno::ELOOP);
+        // /proc/self/fd/N: the open file itself.
+        if let Some(file) = crate::fs::procfs::magic_link_target(&link) {
+            if scope.flags
+                & (vfs::RESOLVE_NO_MAGICLINKS | vfs::RESOLVE_BENEATH | vfs::RESOLVE_IN_ROOT)
+                != 0
+            {
+                return Err(Errno::ELOOP);
+            }
+            return Ok(file);
         }
-        let target = link.readlink()?;
-        let parent = vfs::walk_parent(&dir, &target, links)?;
-        match vfs::lookup_in(&parent.dir, &parent.name) {
+        let parent = vfs::follow_for_create(scope, &dir, &link, links)?;
+        match vfs::lookup_in_scoped(scope, &parent.dir, &parent.name) {
             Ok(i) if i.kind() == FileType::Symlink => {
                 dir = parent.dir;
                 link = i;
@@ -305,12 +326,25 @@ pub fn sys_openat2(f: &mut SyscallFrame) -> SysResult {
     if how.mode & !0o7777 != 0 || (!creating && how.mode != 0) {
         return Err(Errno::EINVAL);
     }
-    // RESOLVE_* restrictions are not implemented: refused rather than ignored.
-    if how.resolve != 0 {
+    let resolve = how.resolve;
+    let known = vfs::RESOLVE_NO_XDEV
+        | vfs::RESOLVE_NO_MAGICLINKS
+        | vfs::RESOLVE_NO_SYMLINKS
+        | vfs::RESOLVE_BENEATH
+        | vfs::RESOLVE_IN_ROOT
+        | vfs::RESOLVE_CACHED;
+    let both_roots = vfs::RESOLVE_BENEATH | vfs::RESOLVE_IN_ROOT;
+    if resolve & !known != 0 || resolve & both_roots == both_roots {
         return Err(Errno::EINVAL);
     }
+    // RESOLVE_CACHED: everything is in memory, but Linux refuses what may need I/O.
+    if resolve & vfs::RESOLVE_CACHED != 0
+        && (flags & (abi::O_CREAT | abi::O_TRUNC) != 0 || flags & abi::O_TMPFILE == abi::O_TMPFILE)
+    {
+        return Err(Errno::EAGAIN);
+    }
     let path = path_arg(f.arg(1))?;
-    do_open(f.arg(0), &path, flags, how.mode as u32)
+    do_open_scoped(f.arg(0), &path, flags, how.mode as u32, resolve)
 }
 
 // --- directories ---
