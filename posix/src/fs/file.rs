@@ -199,17 +199,67 @@ impl OpenFile {
     }
 }
 
+/// A position in a list of the service's buffers ((address, length) pairs already checked with
+/// `check_range`): what reads fill and writes drain, one copy per buffer piece.
+pub struct IovecCursor<'a> {
+    iovecs: &'a [(u64, u64)],
+    /// The current buffer and how far into it the transfer is.
+    index: usize,
+    offset: u64,
+    done: usize,
+    /// A copy stopped at an inaccessible byte: nothing more moves.
+    faulted: bool,
+}
+
+impl<'a> IovecCursor<'a> {
+    fn new(iovecs: &'a [(u64, u64)]) -> IovecCursor<'a> {
+        IovecCursor {
+            iovecs,
+            index: 0,
+            offset: 0,
+            done: 0,
+            faulted: false,
+        }
+    }
+
+    fn remaining(&self) -> usize {
+        if self.faulted {
+            return 0;
+        }
+        let rest: u64 = self.iovecs[self.index.min(self.iovecs.len())..]
+            .iter()
+            .map(|&(_, l)| l)
+            .sum();
+        (rest - self.offset) as usize
+    }
+
+    /// Move up to `len` bytes, one buffer piece at a time: `copy(address, start, n)` copies n
+    /// bytes between the service's `address` and the kernel side at `start` and returns how many
+    /// it could. Returns the bytes moved.
+    fn transfer(&mut self, len: usize, mut copy: impl FnMut(u64, usize, usize) -> usize) -> usize {
+        let mut moved = 0;
+        while moved < len && !self.faulted && self.index < self.iovecs.len() {
+            let (base, buf_len) = self.iovecs[self.index];
+            let n = ((buf_len - self.offset) as usize).min(len - moved);
+            let got = copy(base + self.offset, moved, n);
+            moved += got;
+            self.offset += got as u64;
+            if got < n {
+                self.faulted = true;
+            } else if self.offset == buf_len {
+                self.index += 1;
+                self.offset = 0;
+            }
+        }
+        self.done += moved;
+        moved
+    }
+}
+
 /// Where a read's bytes go.
 pub enum ReadBuf<'a> {
-    /// The service's buffers: (address, length) pairs, already checked with `check_range`.
-    User {
-        iovecs: &'a [(u64, u64)],
-        /// Index of the current buffer and bytes already filled in it.
-        index: usize,
-        filled: u64,
-        done: usize,
-        faulted: bool,
-    },
+    /// The service's buffers.
+    User(IovecCursor<'a>),
     Kernel {
         buf: &'a mut [u8],
         done: usize,
@@ -218,13 +268,7 @@ pub enum ReadBuf<'a> {
 
 impl<'a> ReadBuf<'a> {
     pub fn user(iovecs: &'a [(u64, u64)]) -> ReadBuf<'a> {
-        ReadBuf::User {
-            iovecs,
-            index: 0,
-            filled: 0,
-            done: 0,
-            faulted: false,
-        }
+        ReadBuf::User(IovecCursor::new(iovecs))
     }
 
     pub fn kernel(buf: &'a mut [u8]) -> ReadBuf<'a> {
@@ -234,22 +278,7 @@ impl<'a> ReadBuf<'a> {
     /// Bytes still wanted.
     pub fn remaining(&self) -> usize {
         match self {
-            ReadBuf::User {
-                iovecs,
-                index,
-                filled,
-                faulted,
-                ..
-            } => {
-                if *faulted {
-                    return 0;
-                }
-                let rest: u64 = iovecs[(*index).min(iovecs.len())..]
-                    .iter()
-                    .map(|&(_, l)| l)
-                    .sum();
-                (rest - filled) as usize
-            }
+            ReadBuf::User(cursor) => cursor.remaining(),
             ReadBuf::Kernel { buf, done } => buf.len() - *done,
         }
     }
@@ -257,43 +286,23 @@ impl<'a> ReadBuf<'a> {
     /// Bytes delivered so far.
     pub fn done(&self) -> usize {
         match self {
-            ReadBuf::User { done, .. } | ReadBuf::Kernel { done, .. } => *done,
+            ReadBuf::User(cursor) => cursor.done,
+            ReadBuf::Kernel { done, .. } => *done,
         }
     }
 
     /// Whether a copy stopped at an inaccessible byte (nothing more will be taken).
     pub fn faulted(&self) -> bool {
-        matches!(self, ReadBuf::User { faulted: true, .. })
+        matches!(self, ReadBuf::User(cursor) if cursor.faulted)
     }
 
     /// Deliver `bytes` (at most `remaining()` are taken): returns how many were. Fewer than
     /// offered means the buffers are full or a copy faulted (`faulted()`).
     pub fn put(&mut self, bytes: &[u8]) -> usize {
         match self {
-            ReadBuf::User {
-                iovecs,
-                index,
-                filled,
-                done,
-                faulted,
-            } => {
-                let mut taken = 0;
-                while taken < bytes.len() && !*faulted && *index < iovecs.len() {
-                    let (base, len) = iovecs[*index];
-                    let n = ((len - *filled) as usize).min(bytes.len() - taken);
-                    let got = uaccess::copy_to(base + *filled, &bytes[taken..taken + n]);
-                    taken += got;
-                    *filled += got as u64;
-                    if got < n {
-                        *faulted = true;
-                    } else if *filled == len {
-                        *index += 1;
-                        *filled = 0;
-                    }
-                }
-                *done += taken;
-                taken
-            }
+            ReadBuf::User(cursor) => cursor.transfer(bytes.len(), |addr, at, n| {
+                uaccess::copy_to(addr, &bytes[at..at + n])
+            }),
             ReadBuf::Kernel { buf, done } => {
                 let n = bytes.len().min(buf.len() - *done);
                 buf[*done..*done + n].copy_from_slice(&bytes[..n]);
@@ -316,13 +325,8 @@ impl<'a> ReadBuf<'a> {
 
 /// Where a write's bytes come from.
 pub enum WriteBuf<'a> {
-    User {
-        iovecs: &'a [(u64, u64)],
-        index: usize,
-        taken: u64,
-        done: usize,
-        faulted: bool,
-    },
+    /// The service's buffers.
+    User(IovecCursor<'a>),
     Kernel {
         buf: &'a [u8],
         done: usize,
@@ -331,13 +335,7 @@ pub enum WriteBuf<'a> {
 
 impl<'a> WriteBuf<'a> {
     pub fn user(iovecs: &'a [(u64, u64)]) -> WriteBuf<'a> {
-        WriteBuf::User {
-            iovecs,
-            index: 0,
-            taken: 0,
-            done: 0,
-            faulted: false,
-        }
+        WriteBuf::User(IovecCursor::new(iovecs))
     }
 
     pub fn kernel(buf: &'a [u8]) -> WriteBuf<'a> {
@@ -346,64 +344,29 @@ impl<'a> WriteBuf<'a> {
 
     pub fn remaining(&self) -> usize {
         match self {
-            WriteBuf::User {
-                iovecs,
-                index,
-                taken,
-                faulted,
-                ..
-            } => {
-                if *faulted {
-                    return 0;
-                }
-                let rest: u64 = iovecs[(*index).min(iovecs.len())..]
-                    .iter()
-                    .map(|&(_, l)| l)
-                    .sum();
-                (rest - taken) as usize
-            }
+            WriteBuf::User(cursor) => cursor.remaining(),
             WriteBuf::Kernel { buf, done } => buf.len() - *done,
         }
     }
 
     pub fn done(&self) -> usize {
         match self {
-            WriteBuf::User { done, .. } | WriteBuf::Kernel { done, .. } => *done,
+            WriteBuf::User(cursor) => cursor.done,
+            WriteBuf::Kernel { done, .. } => *done,
         }
     }
 
     pub fn faulted(&self) -> bool {
-        matches!(self, WriteBuf::User { faulted: true, .. })
+        matches!(self, WriteBuf::User(cursor) if cursor.faulted)
     }
 
     /// Take up to `out.len()` bytes into `out`: returns how many. Fewer than asked means the
     /// source is exhausted or a copy faulted (`faulted()`).
     pub fn take(&mut self, out: &mut [u8]) -> usize {
         match self {
-            WriteBuf::User {
-                iovecs,
-                index,
-                taken,
-                done,
-                faulted,
-            } => {
-                let mut got_total = 0;
-                while got_total < out.len() && !*faulted && *index < iovecs.len() {
-                    let (base, len) = iovecs[*index];
-                    let n = ((len - *taken) as usize).min(out.len() - got_total);
-                    let got = uaccess::copy_from(base + *taken, &mut out[got_total..got_total + n]);
-                    got_total += got;
-                    *taken += got as u64;
-                    if got < n {
-                        *faulted = true;
-                    } else if *taken == len {
-                        *index += 1;
-                        *taken = 0;
-                    }
-                }
-                *done += got_total;
-                got_total
-            }
+            WriteBuf::User(cursor) => cursor.transfer(out.len(), |addr, at, n| {
+                uaccess::copy_from(addr, &mut out[at..at + n])
+            }),
             WriteBuf::Kernel { buf, done } => {
                 let n = out.len().min(buf.len() - *done);
                 out[..n].copy_from_slice(&buf[*done..*done + n]);
@@ -413,11 +376,13 @@ impl<'a> WriteBuf<'a> {
         }
     }
 
-    /// Give back the last `n` bytes taken (a piece that could not be used, as Linux's pipe
-    /// dropping a page whose copy faulted: the count reported excludes them).
+    /// Give back the last `n` bytes taken, after a fault or at the end (a piece that could not
+    /// be used, as Linux's pipe dropping a page whose copy faulted: the count reported excludes
+    /// them).
     pub fn untake(&mut self, n: usize) {
         match self {
-            WriteBuf::User { done, .. } | WriteBuf::Kernel { done, .. } => *done -= n,
+            WriteBuf::User(cursor) => cursor.done -= n,
+            WriteBuf::Kernel { done, .. } => *done -= n,
         }
     }
 }

@@ -83,21 +83,9 @@ fn vector_offset(raw: u64, v2: bool) -> Result<Option<u64>, Errno> {
     }
 }
 
-fn preadv_common(f: &SyscallFrame, v2: bool) -> SysResult {
-    let file = fdtable::get_arg(f.arg(0))?;
-    // The 64-bit offset is in the fourth argument (the fifth holds its high half for 32-bit
-    // callers); preadv2's flags come sixth: only none or RWF_HIPRI-style hints are accepted.
-    let at = vector_offset(f.arg(3), v2)?;
-    if v2 && f.arg(5) & !RWF_SUPPORTED != 0 {
-        return Err(Errno::EOPNOTSUPP);
-    }
-    if at.is_some() && !file.ops.seekable() {
-        return Err(Errno::ESPIPE);
-    }
-    read_into(f.arg(0), &uaccess::iovecs(f.arg(1), f.arg(2))?, at)
-}
-
-fn pwritev_common(f: &SyscallFrame, v2: bool) -> SysResult {
+/// preadv/pwritev and their v2 variants: the 64-bit offset is the fourth argument (the fifth
+/// holds its high half for 32-bit callers); the v2 flags come sixth.
+fn vector_io(f: &SyscallFrame, v2: bool, write: bool) -> SysResult {
     let file = fdtable::get_arg(f.arg(0))?;
     let at = vector_offset(f.arg(3), v2)?;
     if v2 && f.arg(5) & !RWF_SUPPORTED != 0 {
@@ -106,26 +94,31 @@ fn pwritev_common(f: &SyscallFrame, v2: bool) -> SysResult {
     if at.is_some() && !file.ops.seekable() {
         return Err(Errno::ESPIPE);
     }
-    write_from(f.arg(0), &uaccess::iovecs(f.arg(1), f.arg(2))?, at)
+    let iovecs = uaccess::iovecs(f.arg(1), f.arg(2))?;
+    if write {
+        write_from(f.arg(0), &iovecs, at)
+    } else {
+        read_into(f.arg(0), &iovecs, at)
+    }
 }
 
 /// RWF_HIPRI, RWF_DSYNC, RWF_SYNC: hints with nothing to do on memory-backed files.
 const RWF_SUPPORTED: u64 = 0x1 | 0x2 | 0x4;
 
 pub fn sys_preadv(f: &mut SyscallFrame) -> SysResult {
-    preadv_common(f, false)
+    vector_io(f, false, false)
 }
 
 pub fn sys_pwritev(f: &mut SyscallFrame) -> SysResult {
-    pwritev_common(f, false)
+    vector_io(f, false, true)
 }
 
 pub fn sys_preadv2(f: &mut SyscallFrame) -> SysResult {
-    preadv_common(f, true)
+    vector_io(f, true, false)
 }
 
 pub fn sys_pwritev2(f: &mut SyscallFrame) -> SysResult {
-    pwritev_common(f, true)
+    vector_io(f, true, true)
 }
 
 pub fn sys_lseek(f: &mut SyscallFrame) -> SysResult {
