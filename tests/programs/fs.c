@@ -646,6 +646,16 @@ static void sparse(void)
     CHECK(fstat(fa, &st) == 0 && st.st_size == 65536 && st.st_blocks >= 128);
     OK(fallocate(fa, FALLOC_FL_KEEP_SIZE, 65536, 65536));
     CHECK(fstat(fa, &st) == 0 && st.st_size == 65536 && st.st_blocks >= 256);
+    /* Punching a hole: whole pages go, partial ones read zeros, the size stays. */
+    char pattern[3 * 4096];
+    memset(pattern, 'p', sizeof pattern);
+    CHECK(pwrite(fa, pattern, sizeof pattern, 0) == (ssize_t)sizeof pattern);
+    blkcnt_t before = (fstat(fa, &st), st.st_blocks);
+    OK(fallocate(fa, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 100, 2 * 4096));
+    CHECK(fstat(fa, &st) == 0 && st.st_size == 65536 && st.st_blocks == before - 8);
+    CHECK(pread(fa, pattern, sizeof pattern, 0) == (ssize_t)sizeof pattern);
+    CHECK(pattern[99] == 'p' && pattern[100] == 0 && pattern[8291] == 0 && pattern[8292] == 'p');
+    FAILS(fallocate(fa, FALLOC_FL_PUNCH_HOLE, 0, 4096), EOPNOTSUPP);
     close(fa);
     close(fd);
     OK(unlink("sparse"));

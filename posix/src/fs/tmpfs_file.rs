@@ -253,6 +253,10 @@ impl FileBody {
 
     pub fn allocate(&self, fs: &FsInfo, mode: u32, offset: u64, len: u64) -> Result<(), Errno> {
         let keep_size = mode & abi::FALLOC_FL_KEEP_SIZE != 0;
+        // tmpfs knows KEEP_SIZE and PUNCH_HOLE (which needs KEEP_SIZE), as Linux's.
+        if mode == abi::FALLOC_FL_PUNCH_HOLE | abi::FALLOC_FL_KEEP_SIZE {
+            return self.punch_hole(fs, offset, len);
+        }
         if mode & !abi::FALLOC_FL_KEEP_SIZE != 0 {
             return Err(Errno::EOPNOTSUPP);
         }
@@ -292,6 +296,34 @@ impl FileBody {
     /// The inode is going away: its pages go back (counted, not locked: nobody else holds it).
     pub fn release(&self, fs: &FsInfo) {
         self.drop_pages(fs, self.pages());
+    }
+
+    /// FALLOC_FL_PUNCH_HOLE: whole pages in the range go, partial ones are zeroed; the size
+    /// stays.
+    fn punch_hole(&self, fs: &FsInfo, offset: u64, len: u64) -> Result<(), Errno> {
+        let end = offset.saturating_add(len);
+        let mut pages = self.data.lock();
+        let end = end.min(pages.size.max(offset));
+        let page = PAGE as u64;
+        let gone: Vec<u64> = pages
+            .map
+            .range(offset.div_ceil(page)..end / page)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in &gone {
+            pages.map.remove(k);
+        }
+        self.drop_pages(fs, gone.len() as u64);
+        // The partial pages at either end.
+        for index in [offset / page, end / page] {
+            let (from, to) = (offset.max(index * page), end.min((index + 1) * page));
+            if from < to
+                && let Some(p) = pages.map.get_mut(&index)
+            {
+                p[(from - index * page) as usize..(to - index * page) as usize].fill(0);
+            }
+        }
+        Ok(())
     }
 
     /// SEEK_DATA / SEEK_HOLE from `offset` (page granularity, as tmpfs).

@@ -186,7 +186,7 @@ entries! {
     282 signalfd => events::sys_signalfd, "records carry signo, code, pid and uid (no sigqueue values)";
     283 timerfd_create => events::sys_timerfd_create, "CLOCK_REALTIME_ALARM and CLOCK_BOOTTIME_ALARM (root may use them) act as the plain clocks: nothing suspends";
     284 eventfd => events::sys_eventfd, "";
-    285 fallocate => files::sys_fallocate, "modes other than 0 and FALLOC_FL_KEEP_SIZE: EOPNOTSUPP";
+    285 fallocate => files::sys_fallocate, "as tmpfs: KEEP_SIZE and PUNCH_HOLE; other modes EOPNOTSUPP";
     286 timerfd_settime => events::sys_timerfd_settime, "TFD_TIMER_CANCEL_ON_SET accepted, never cancels: the wall clock cannot be set";
     287 timerfd_gettime => events::sys_timerfd_gettime, "";
     289 signalfd4 => events::sys_signalfd4, "records carry signo, code, pid and uid (no sigqueue values)";
