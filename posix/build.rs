@@ -27,9 +27,9 @@ fn main() {
         .derive_default(true)
         .layout_tests(false)
         .generate_comments(false)
-        .allowlist_type("utsname|timespec|timeval|timezone|iovec|winsize|termios|tms|rusage|rlimit|sysinfo|stat|Elf64_Ehdr|Elf64_Phdr|statx|statfs|pollfd|epoll_event|flock|itimerspec|signalfd_siginfo")
+        .allowlist_type("utsname|timespec|timeval|timezone|iovec|winsize|termios|tms|rusage|rlimit|sysinfo|stat|Elf64_Ehdr|Elf64_Phdr|statx|statfs|pollfd|epoll_event|flock|itimerspec|signalfd_siginfo|sockaddr|sockaddr_un|sockaddr_in|sockaddr_in6|sockaddr_storage|msghdr|mmsghdr|cmsghdr|ucred|linger")
         .allowlist_var(
-            "E[A-Z0-9]+|PROT_[A-Z_]+|MAP_[A-Z_0-9]+|MREMAP_[A-Z_]+|MADV_[A-Z_]+|CLOCK_[A-Z_]+|TIMER_ABSTIME|TIOC[A-Z]+|TCGETS|TCSETS[WF]?|FIONREAD|FIONBIO|SIG[A-Z0-9]+|SA_[A-Z]+|SI_[A-Z]+|GRND_[A-Z]+|RLIMIT_[A-Z]+|RLIM_INFINITY|RUSAGE_[A-Z]+|AT_[A-Z_0-9]+|SIG_[A-Z]+|PT_[A-Z_]+|ICANON|ECHO|ISIG|ICRNL|OPOST|ONLCR|B38400|CS8|CREAD|O_[A-Z]+|F_[A-Z_]+|FD_CLOEXEC|S_IF[A-Z]+|SS_[A-Z]+|MINSIGSTKSZ|MS_[A-Z]+|POLL[A-Z]+|EPOLL[A-Z_]+|EFD_[A-Z]+|TFD_[A-Z_]+|SFD_[A-Z]+|SEEK_[A-Z]+|STATX_[A-Z_]+|RENAME_[A-Z]+|FALLOC_FL_[A-Z_]+|LOCK_[A-Z]+|DT_[A-Z]+|S_I[A-Z]+|[RWXF]_OK|UTIME_[A-Z]+|SPLICE_F_[A-Z]+|CLOSE_RANGE_[A-Z]+|FD_SETSIZE|NAME_MAX|PATH_MAX|AT_[A-Z_]+",
+            "E[A-Z0-9]+|PROT_[A-Z_]+|MAP_[A-Z_0-9]+|MREMAP_[A-Z_]+|MADV_[A-Z_]+|CLOCK_[A-Z_]+|TIMER_ABSTIME|TIOC[A-Z]+|TCGETS|TCSETS[WF]?|FIONREAD|FIONBIO|SIG[A-Z0-9]+|SA_[A-Z]+|SI_[A-Z]+|GRND_[A-Z]+|RLIMIT_[A-Z]+|RLIM_INFINITY|RUSAGE_[A-Z]+|AT_[A-Z_0-9]+|SIG_[A-Z]+|PT_[A-Z_]+|ICANON|ECHO|ISIG|ICRNL|OPOST|ONLCR|B38400|CS8|CREAD|O_[A-Z]+|F_[A-Z_]+|FD_CLOEXEC|S_IF[A-Z]+|SS_[A-Z]+|MINSIGSTKSZ|MS_[A-Z]+|POLL[A-Z]+|EPOLL[A-Z_]+|EFD_[A-Z]+|TFD_[A-Z_]+|SFD_[A-Z]+|SEEK_[A-Z]+|STATX_[A-Z_]+|RENAME_[A-Z]+|FALLOC_FL_[A-Z_]+|LOCK_[A-Z]+|DT_[A-Z]+|S_I[A-Z]+|[RWXF]_OK|UTIME_[A-Z]+|SPLICE_F_[A-Z]+|CLOSE_RANGE_[A-Z]+|FD_SETSIZE|NAME_MAX|PATH_MAX|AT_[A-Z_]+|AF_[A-Z0-9]+|PF_[A-Z0-9]+|SOCK_[A-Z]+|SOL_[A-Z]+|SO_[A-Z_]+|MSG_[A-Z_]+|SCM_[A-Z]+|SHUT_[A-Z]+|SOMAXCONN|IPPROTO_[A-Z0-9]+|TCP_[A-Z_]+|IP_[A-Z_0-9]+|IPV6_[A-Z_0-9]+|INADDR_[A-Z]+",
         )
         .generate()
         .expect("bindgen failed on abi/linux.h (is libclang-dev installed?)");

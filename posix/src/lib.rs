@@ -11,6 +11,7 @@ pub mod errno;
 #[cfg(target_os = "none")]
 mod faults;
 pub mod fs;
+pub mod net;
 pub mod sigframe;
 pub mod start;
 pub mod syscalls;
