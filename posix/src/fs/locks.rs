@@ -10,6 +10,7 @@
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use ferrite_libos::sync::IrqMutex;
 
@@ -123,6 +124,8 @@ struct LockState {
 
 /// Lock state by inode identity; an entry goes when its last lock does.
 static STATES: IrqMutex<BTreeMap<usize, Arc<LockState>>> = IrqMutex::new(BTreeMap::new());
+/// How many inodes have lock state: a close with none anywhere skips the table.
+static STATE_COUNT: AtomicUsize = AtomicUsize::new(0);
 
 /// The identity locks are kept under: the inode, or the file kind's object for files without one.
 fn lock_key(file: &OpenFile) -> (usize, Option<InodeRef>) {
@@ -137,6 +140,7 @@ fn state(key: usize) -> Arc<LockState> {
         .lock()
         .entry(key)
         .or_insert_with(|| {
+            STATE_COUNT.fetch_add(1, Ordering::SeqCst);
             Arc::new(LockState {
                 inner: IrqMutex::new(Inner::default()),
                 queue: WaitQueue::new(),
@@ -146,6 +150,9 @@ fn state(key: usize) -> Arc<LockState> {
 }
 
 fn existing_state(key: usize) -> Option<Arc<LockState>> {
+    if STATE_COUNT.load(Ordering::SeqCst) == 0 {
+        return None;
+    }
     STATES.lock().get(&key).cloned()
 }
 
@@ -153,8 +160,8 @@ fn existing_state(key: usize) -> Option<Arc<LockState>> {
 fn tidy(key: usize, st: &LockState) {
     let mut states = STATES.lock();
     let inner = st.inner.lock();
-    if inner.ranges.is_empty() && inner.flocks.is_empty() {
-        states.remove(&key);
+    if inner.ranges.is_empty() && inner.flocks.is_empty() && states.remove(&key).is_some() {
+        STATE_COUNT.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
