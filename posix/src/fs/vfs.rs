@@ -19,8 +19,11 @@
 //!   rewind) and refuses anything else with ENXIO; regular files and devices override it. The
 //!   VFS deals with O_CREAT, O_EXCL, O_DIRECTORY, O_NOFOLLOW, O_PATH and O_TRUNC (which calls
 //!   `truncate(0)` for regular files only) before calling `open`.
-//! - `readlink` (symlinks), `truncate` (regular files), `set_attr` (chmod, chown, utimensat)
-//!   and `statfs` have Linux-like defaults (EINVAL, EINVAL/EISDIR, EPERM, a zero `statfs`).
+//! - `readlink` (symlinks), `truncate` (regular files), `allocate` (fallocate), `set_attr`
+//!   (chmod, chown, utimensat), `create_unnamed` (O_TMPFILE) and `statfs` have Linux-like
+//!   defaults (EINVAL, EINVAL/EISDIR, EOPNOTSUPP, EPERM, EOPNOTSUPP, a zero `statfs`).
+//! - Every file system instance needs its own st_dev (`new_dev`): links and renames across
+//!   file systems are EXDEV by that test.
 //!
 //! Mount a file system with `mount(path, root_inode)` (the directory is created in the root
 //! tmpfs when missing). `lookup_path`, `mkdir_all`, `write_file`, `read_file` and `symlink_at`
@@ -29,7 +32,9 @@
 //! # Locks
 //! No lock is held across a path walk: each step takes and drops the directory's own lock.
 //! File data is locked per inode (tmpfs: a `SleepLock`), so I/O on different files never
-//! contends. The mount table is an `IrqMutex` held only to look an entry up.
+//! contends. The mount table is an `IrqMutex` held only to look an entry up, and only for
+//! inodes a one-word filter says may be mount points. Symlinks are followed by their text,
+//! except procfs's magic links (/proc/self/fd/N: `procfs::magic_link_target`).
 
 use alloc::string::String;
 use alloc::sync::Arc;
