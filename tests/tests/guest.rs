@@ -166,8 +166,6 @@ guest_cases! {
         .env(&[("FT_PROCDEV", "present")]);
     dev_null_zero_full_random: case(PROCDEV).args(&["dev"]);
     etc_defaults_passwd_group_hosts: case(PROCDEV).args(&["etc"]);
-    #[ignore = "kernel bug: the VFS follows /proc/self/fd links by their text (pipe:[1] for the \
-                console); vfs_path.rs follow_link must ask procfs::magic_link_target first"]
     proc_magic_links_open_the_file: case(PROCDEV).args(&["magic"]).stdin("from stdin\n");
 
     sys_getrandom: case(SYS).args(&["getrandom"]);
