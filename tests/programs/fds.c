@@ -160,6 +160,10 @@ static void table(void)
     SHOW("close_range 110-~0", syscall(SYS_close_range, 110, ~0U, 0));
     SHOW("fcntl on 110 after close_range", fcntl(110, F_GETFD));
     SHOW("fcntl on 120 after close_range", fcntl(120, F_GETFD));
+    struct stat st0, st1;
+    CHECK(fstat(0, &st0) == 0 && fstat(1, &st1) == 0);
+    printf("stdin and stdout are pipes (as under the test harness): %s %s\n",
+           S_ISFIFO(st0.st_mode) ? "yes" : "no", S_ISFIFO(st1.st_mode) ? "yes" : "no");
     SHOW("close_range with first > last", syscall(SYS_close_range, 5, 4, 0));
     SHOW("close_range with a bad flag", syscall(SYS_close_range, 5, 6, 0x100));
     close(d);

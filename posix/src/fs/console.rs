@@ -186,17 +186,21 @@ impl FileOps for Console {
     }
 
     fn stat(&self) -> Result<abi::stat, Errno> {
-        Ok(abi::stat {
-            st_mode: abi::S_IFCHR | 0o620,
-            st_nlink: 1,
-            // /dev/pts/0 for a terminal, as the service's stdio natively
-            st_rdev: if console::mode() == Mode::Tty {
-                136 << 8
-            } else {
-                0
+        // As the service's stdio natively: /dev/pts/0, or a pipe.
+        Ok(match console::mode() {
+            Mode::Tty => abi::stat {
+                st_mode: abi::S_IFCHR | 0o620,
+                st_nlink: 1,
+                st_rdev: 136 << 8,
+                st_blksize: 1024,
+                ..Default::default()
             },
-            st_blksize: 1024,
-            ..Default::default()
+            Mode::Pipe => abi::stat {
+                st_mode: abi::S_IFIFO | 0o600,
+                st_nlink: 1,
+                st_blksize: 4096,
+                ..Default::default()
+            },
         })
     }
 
