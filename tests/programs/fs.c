@@ -602,6 +602,40 @@ static void errors(void)
     FAILS(unlinkat(AT_FDCWD, "file", 0x1), EINVAL);
     FAILS(utimensat(AT_FDCWD, "file", (struct timespec[2]){{0, 2000000000L}, {0, 0}}, 0),
           EINVAL);
+    /* More paths Linux answers precisely. */
+    OK(mkdir("dir", 0755));
+    FAILS(link("file", "missing/x"), ENOENT);
+    FAILS(symlink("file", "missing/x"), ENOENT);
+    FAILS(rename("file", "file/x"), ENOTDIR);
+    FAILS(rename("file", "missing/x"), ENOENT);
+    FAILS(open("file", O_WRONLY | O_DIRECTORY), ENOTDIR);
+    FAILS(open("dir", O_WRONLY | O_DIRECTORY), EISDIR);
+    FAILS(open("newdir", O_CREAT | O_DIRECTORY | O_RDONLY, 0755), EINVAL);
+    CHECK(access("newdir", F_OK) == -1);
+    FAILS(chdir(""), ENOENT);
+    FAILS(unlinkat(AT_FDCWD, "file", AT_REMOVEDIR), ENOTDIR);
+    FAILS(rmdir("/"), EBUSY);
+    FAILS(mkdir("/", 0755), EEXIST);
+    FAILS(stat("file/.", &st), ENOTDIR);
+    FAILS(mkdir("missing/b/c", 0755), ENOENT);
+    OK(mkdir("dir2//", 0755));
+    OK(rename("dir", "dir"));
+    OK(rename("dir2/", "dir3"));
+    memset(path, 'a', 4096);
+    path[4096] = 0;
+    FAILS(symlink(path, "longlink"), ENAMETOOLONG);
+    path[4095] = 0;
+    OK(symlink(path, "longlink"));
+    CHECK(lstat("longlink", &st) == 0 && st.st_size == 4095);
+    name[255] = 'n';
+    snprintf(path, sizeof path, "dir/%s/x", name);
+    FAILS(stat(path, &st), ENAMETOOLONG);
+    OK(renameat2_(AT_FDCWD, "dir", AT_FDCWD, "file", RENAME_EXCHANGE));
+    CHECK(stat("file", &st) == 0 && S_ISDIR(st.st_mode));
+    CHECK(stat("dir", &st) == 0 && S_ISREG(st.st_mode));
+    int dfd = open("dir3", O_RDONLY | O_DIRECTORY);
+    FAILS(linkat(dfd, "", AT_FDCWD, "dirlink", AT_EMPTY_PATH), EPERM);
+    close(dfd);
     printf("errors done\n");
 }
 

@@ -249,7 +249,7 @@ pub fn lookup_in_scoped(scope: &Scope, dir: &InodeRef, name: &str) -> Result<Ino
         return Err(Errno::ENAMETOOLONG);
     }
     match name {
-        "" | "." => Ok(dir.clone()),
+        "" | "." | "/" => Ok(dir.clone()),
         ".." => {
             if scope.at_base(dir) {
                 if scope.has(RESOLVE_BENEATH) {
@@ -288,10 +288,18 @@ pub enum Follow {
 /// The directory a path's last component is in, and that component.
 pub struct Parent {
     pub dir: InodeRef,
-    /// The last component: "." for "/" or a path of only "." components, ".." possible.
+    /// The last component: "/" for a path of only slashes (the root itself); "." and ".."
+    /// possible.
     pub name: String,
     /// The path ended in '/' (the last component must be a directory).
     pub trailing_slash: bool,
+}
+
+impl Parent {
+    /// The last component is ".", ".." or the root: nothing to create, remove or rename.
+    pub fn is_special(&self) -> bool {
+        matches!(self.name.as_str(), "." | ".." | "/")
+    }
 }
 
 fn check_path(path: &str) -> Result<(), Errno> {
@@ -328,7 +336,7 @@ pub fn walk_parent_scoped(
     let Some((last, walk)) = components.split_last() else {
         return Ok(Parent {
             dir,
-            name: String::from("."),
+            name: String::from("/"),
             trailing_slash,
         });
     };
@@ -574,6 +582,9 @@ pub fn mkdir_all(path: &str, mode: u32) -> Result<InodeRef, Errno> {
 /// directories above it must exist.
 pub fn write_file(path: &str, data: &[u8], mode: u32) -> Result<(), Errno> {
     let parent = walk_parent(&cwd(), path, &mut 0)?;
+    if parent.is_special() {
+        return Err(Errno::EISDIR);
+    }
     let inode = match lookup_in(&parent.dir, &parent.name) {
         Ok(i) => i,
         Err(Errno::ENOENT) => parent
@@ -616,6 +627,9 @@ pub fn read_file(path: &str) -> Result<Vec<u8>, Errno> {
 /// Create the symlink `path` pointing at `target`.
 pub fn symlink_at(path: &str, target: &str) -> Result<(), Errno> {
     let parent = walk_parent(&cwd(), path, &mut 0)?;
+    if parent.is_special() {
+        return Err(Errno::EEXIST);
+    }
     parent.dir.symlink(&parent.name, target)?;
     Ok(())
 }

@@ -113,6 +113,11 @@ fn do_open(dirfd: u64, path: &str, flags: u32, mode: u32) -> SysResult {
 /// open with openat2's RESOLVE_* flags (`resolve`, already checked).
 fn do_open_scoped(dirfd: u64, path: &str, flags: u32, mode: u32, resolve: u64) -> SysResult {
     let mut flags = flags;
+    // O_CREAT with O_DIRECTORY (not O_TMPFILE, which includes the latter) is EINVAL, as
+    // Linux since 6.4.
+    if flags & abi::O_CREAT != 0 && flags & abi::O_TMPFILE == abi::O_DIRECTORY {
+        return Err(Errno::EINVAL);
+    }
     if flags & abi::O_PATH != 0 {
         // O_PATH keeps only these.
         flags &= abi::O_PATH | abi::O_DIRECTORY | abi::O_NOFOLLOW | abi::O_CLOEXEC;
@@ -138,7 +143,7 @@ fn do_open_scoped(dirfd: u64, path: &str, flags: u32, mode: u32, resolve: u64) -
     } else {
         Follow::Yes
     };
-    let special_name = parent.name == "." || parent.name == "..";
+    let special_name = parent.is_special();
     let inode = if flags & abi::O_CREAT != 0 {
         if special_name || parent.trailing_slash {
             return Err(Errno::EISDIR);
@@ -259,7 +264,7 @@ fn create_through_link(
                 return Ok(i);
             }
             Err(Errno::ENOENT) => {
-                if parent.trailing_slash || parent.name == "." || parent.name == ".." {
+                if parent.trailing_slash || parent.is_special() {
                     return Err(Errno::EISDIR);
                 }
                 let perm = mode & 0o7777 & !vfs::umask();
@@ -413,7 +418,7 @@ fn do_mkdir(dirfd: u64, path_addr: u64, mode: u32) -> SysResult {
     let path = path_arg(path_addr)?;
     let start = start_dir(dirfd, &path)?;
     let parent = vfs::walk_parent(&start, &path, &mut 0)?;
-    if parent.name == "." || parent.name == ".." {
+    if parent.is_special() {
         return Err(Errno::EEXIST);
     }
     if vfs::lookup_in(&parent.dir, &parent.name).is_ok() {
@@ -447,6 +452,7 @@ fn do_rmdir(dirfd: u64, path: &str) -> SysResult {
     match parent.name.as_str() {
         "." => return Err(Errno::EINVAL),
         ".." => return Err(Errno::ENOTEMPTY),
+        "/" => return Err(Errno::EBUSY),
         _ => {}
     }
     let target = parent.dir.lookup(&parent.name)?;
@@ -463,7 +469,7 @@ fn do_rmdir(dirfd: u64, path: &str) -> SysResult {
 fn do_unlink(dirfd: u64, path: &str) -> SysResult {
     let start = start_dir(dirfd, path)?;
     let parent = vfs::walk_parent(&start, path, &mut 0)?;
-    if parent.name == "." || parent.name == ".." {
+    if parent.is_special() {
         return Err(Errno::EISDIR);
     }
     let target = parent.dir.lookup(&parent.name)?;
@@ -518,11 +524,10 @@ fn do_rename(
     let new_start = start_dir(new_dirfd, &new_path)?;
     let old = vfs::walk_parent(&old_start, &old_path, &mut 0)?;
     let new = vfs::walk_parent(&new_start, &new_path, &mut 0)?;
-    let special = |n: &str| n == "." || n == "..";
-    if special(&old.name) {
+    if old.is_special() {
         return Err(Errno::EBUSY);
     }
-    if special(&new.name) {
+    if new.is_special() {
         return Err(if flags & vfs::RENAME_NOREPLACE != 0 {
             Errno::EEXIST
         } else {
@@ -599,7 +604,7 @@ fn do_link(old_dirfd: u64, old_addr: u64, new_dirfd: u64, new_addr: u64, flags: 
     let new_path = path_arg(new_addr)?;
     let start = start_dir(new_dirfd, &new_path)?;
     let new = vfs::walk_parent(&start, &new_path, &mut 0)?;
-    if new.name == "." || new.name == ".." || vfs::lookup_in(&new.dir, &new.name).is_ok() {
+    if new.is_special() || vfs::lookup_in(&new.dir, &new.name).is_ok() {
         return Err(Errno::EEXIST);
     }
     if source.kind() == FileType::Directory {
@@ -632,7 +637,7 @@ fn do_symlink(target_addr: u64, new_dirfd: u64, new_addr: u64) -> SysResult {
     }
     let start = start_dir(new_dirfd, &new_path)?;
     let new = vfs::walk_parent(&start, &new_path, &mut 0)?;
-    if new.name == "." || new.name == ".." || vfs::lookup_in(&new.dir, &new.name).is_ok() {
+    if new.is_special() || vfs::lookup_in(&new.dir, &new.name).is_ok() {
         return Err(Errno::EEXIST);
     }
     if new.trailing_slash {
@@ -696,10 +701,7 @@ fn do_mknod(dirfd: u64, path_addr: u64, mode: u32, dev: u64) -> SysResult {
     let path = path_arg(path_addr)?;
     let start = start_dir(dirfd, &path)?;
     let parent = vfs::walk_parent(&start, &path, &mut 0)?;
-    if parent.name == "."
-        || parent.name == ".."
-        || vfs::lookup_in(&parent.dir, &parent.name).is_ok()
-    {
+    if parent.is_special() || vfs::lookup_in(&parent.dir, &parent.name).is_ok() {
         return Err(Errno::EEXIST);
     }
     let perm = mode & 0o7777 & !vfs::umask();
