@@ -37,6 +37,8 @@ const FS: Program = Program::c("fs", "fs.c");
 const EVENTFDS: Program = Program::c("eventfds", "eventfds.c");
 const POLL: Program = Program::c("poll", "poll.c");
 const EPOLL: Program = Program::c("epoll", "epoll.c");
+// Sockets (issue 6): AF_UNIX and the socket calls.
+const UNIX_SOCKETS: Program = Program::c("unix_sockets", "unix_sockets.c");
 
 const FORTIFY: &[&str] = &["-D_FORTIFY_SOURCE=2", "-O2"];
 
@@ -284,6 +286,16 @@ guest_cases! {
     epoll_10000_fds_one_active: case(EPOLL).args(&["many"]);
     epoll_timeouts_not_early: case(EPOLL).args(&["timeout"]);
     epoll_pwait_signal_masks: case(EPOLL).args(&["sigmask"]);
+    // Sockets (issue 6): AF_UNIX and the generic socket calls, checked against Linux.
+    unix_socketpair_stream_dgram_seqpacket: case(UNIX_SOCKETS).args(&["pair"]);
+    unix_server_in_tmp_with_client_threads: case(UNIX_SOCKETS).args(&["server"]);
+    unix_abstract_names_and_autobind: case(UNIX_SOCKETS).args(&["abstract"]);
+    unix_errors: case(UNIX_SOCKETS).args(&["errors"]);
+    unix_nonblocking_accept_connect_read: case(UNIX_SOCKETS).args(&["nonblock"]);
+    unix_poll_epoll_readiness: case(UNIX_SOCKETS).args(&["poll"]);
+    unix_msg_flags_timeouts_msghdr: case(UNIX_SOCKETS).args(&["flags"]);
+    unix_scm_rights: case(UNIX_SOCKETS).args(&["rights"]);
+    unix_socket_options: case(UNIX_SOCKETS).args(&["options"]);
     // Files (issue 5): the VFS and tmpfs, checked against Linux on the host's file system.
     fs_basic: case(FS).args(&["basic"]);
     fs_rename: case(FS).args(&["rename"]);
@@ -339,6 +351,9 @@ boot_cases!(kvm, Kvm:
 // the quickest to show two hangs fixed since (a late start-up IPI on vector 0xFF left in service;
 // two CPUs each waiting in switch_to for the other's outgoing thread).
 boot_cases!(tcg2, Tcg, cpus = 2:
+    unix_server_in_tmp_with_client_threads,
+    unix_poll_epoll_readiness,
+    unix_msg_flags_timeouts_msghdr,
     threads_create_join_detach,
     threads_1000_in_batches,
     threads_once,

@@ -9,6 +9,7 @@
 
 pub mod sockaddr;
 pub mod unix;
+mod unix_queue;
 
 use alloc::format;
 use alloc::string::String;
@@ -72,6 +73,16 @@ impl Io {
         &self,
         queue: &WaitQueue,
         mask: u32,
+        ready: impl FnMut() -> Option<T>,
+    ) -> Result<T, Errno> {
+        self.wait_any(&[queue], mask, ready)
+    }
+
+    /// `wait` on several queues (a sender waiting for its own room and a receiver's).
+    pub fn wait_any<T>(
+        &self,
+        queues: &[&WaitQueue],
+        mask: u32,
         mut ready: impl FnMut() -> Option<T>,
     ) -> Result<T, Errno> {
         if let Some(v) = ready() {
@@ -85,7 +96,7 @@ impl Io {
         } else {
             Deadline::after_ns(self.timeout_ns)
         };
-        wait::wait_until(&[queue], mask, deadline, ready).map_err(|e| self.wait_error(e))
+        wait::wait_until(queues, mask, deadline, ready).map_err(|e| self.wait_error(e))
     }
 
     /// The errno for a wait that ended without its condition.
@@ -373,6 +384,10 @@ pub fn set_option(socket: &dyn Socket, level: i32, name: i32, value: &[u8]) -> R
     let n = name as u32;
     if SWITCHES.contains(&n) {
         let on = int_value(value)? != 0;
+        let inet = c.domain == abi::AF_INET || c.domain == abi::AF_INET6;
+        if n == abi::SO_REUSEPORT && on && !inet {
+            return Err(Errno::EOPNOTSUPP);
+        }
         if on {
             c.switches.fetch_or(1 << n, Ordering::Relaxed);
         } else {

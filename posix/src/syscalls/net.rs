@@ -42,8 +42,8 @@ fn split_type(raw: u64) -> Result<(u32, u32), Errno> {
         return Err(Errno::EINVAL);
     }
     let kind = raw & 0xf;
-    // SOCK_MAX is 11; 0 is not a type.
-    if kind == 0 || kind > 10 {
+    // SOCK_MAX is 11 (0 and the unused numbers are the family's ESOCKTNOSUPPORT).
+    if kind > 10 {
         return Err(Errno::EINVAL);
     }
     Ok((kind, flags))
@@ -336,7 +336,9 @@ fn recvmsg_one(file: &OpenFile, hdr_addr: u64, flags: u32) -> SysResult {
     let (controllen, ctrl_flags) = deliver_control(&hdr, got.rights, cloexec);
     uaccess::write(hdr_addr + 8, &namelen)?;
     uaccess::write(hdr_addr + 40, &controllen)?;
-    uaccess::write(hdr_addr + 48, &((got.msg_flags | ctrl_flags) as i32))?;
+    // (Linux echoes MSG_CMSG_CLOEXEC in msg_flags.)
+    let out_flags = got.msg_flags | ctrl_flags | (flags & abi::MSG_CMSG_CLOEXEC);
+    uaccess::write(hdr_addr + 48, &(out_flags as i32))?;
     Ok(got.len as i64)
 }
 

@@ -1,0 +1,243 @@
+//! An AF_UNIX socket's receive queue: messages (a stream's segments, or datagrams and
+//! sequenced packets, each with its sender's name and SCM_RIGHTS files) behind a `SleepLock`, as
+//! a pipe's ring: readers copy straight from the queued bytes to the service while holding it,
+//! and never sleep for data with it held. Atomic mirrors (unread bytes, message count) serve
+//! `poll` and the blocking conditions without the lock.
+//!
+//! Every queued byte is charged to its sender (`Core::wmem`) until it is read, as Linux charges
+//! skbs to the sending socket: the sender's SO_SNDBUF bounds what it has in flight (the
+//! back-pressure), and a read that frees room notifies the sender.
+
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::abi;
+use crate::errno::Errno;
+use crate::fs::file::{OpenFile, ReadBuf};
+use crate::fs::wait::SleepLock;
+use crate::net::sockaddr::UnixName;
+use crate::net::unix::Core;
+
+pub struct Message {
+    pub data: Vec<u8>,
+    /// Bytes of a stream segment already read.
+    pub offset: usize,
+    /// The sender's name (datagrams; `Unnamed` gives no address).
+    pub from: UnixName,
+    pub rights: Vec<Arc<OpenFile>>,
+    /// Whom the bytes are charged to.
+    pub sender: Arc<Core>,
+}
+
+/// What a queued message costs its sender besides its bytes (Linux charges an skb's truesize:
+/// its bytes plus about this much for the sk_buff and its shared info).
+pub const MESSAGE_OVERHEAD: usize = 576;
+
+impl Message {
+    fn unread(&self) -> usize {
+        self.data.len() - self.offset
+    }
+}
+
+impl Drop for Message {
+    fn drop(&mut self) {
+        self.sender.uncharge(self.unread() + MESSAGE_OVERHEAD);
+    }
+}
+
+/// What one read took.
+pub struct Taken {
+    pub len: usize,
+    pub from: Option<UnixName>,
+    pub truncated: bool,
+    pub rights: Vec<Arc<OpenFile>>,
+    pub faulted: bool,
+}
+
+pub struct RecvQueue {
+    messages: SleepLock<Queue>,
+    bytes: AtomicUsize,
+    count: AtomicUsize,
+}
+
+struct Queue {
+    messages: VecDeque<Message>,
+    /// The owner is gone: nothing more is queued (its last messages were purged).
+    closed: bool,
+}
+
+impl RecvQueue {
+    pub fn new() -> RecvQueue {
+        RecvQueue {
+            messages: SleepLock::new(Queue {
+                messages: VecDeque::new(),
+                closed: false,
+            }),
+            bytes: AtomicUsize::new(0),
+            count: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.bytes.load(Ordering::SeqCst)
+    }
+
+    pub fn count(&self) -> usize {
+        self.count.load(Ordering::SeqCst)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count() == 0
+    }
+
+    fn publish(&self, q: &Queue) {
+        self.count.store(q.messages.len(), Ordering::SeqCst);
+        self.bytes.store(
+            q.messages.iter().map(Message::unread).sum(),
+            Ordering::SeqCst,
+        );
+    }
+
+    /// Queue `message`; Err(message) when the queue's owner is gone.
+    pub fn push(&self, message: Message) -> Result<(), Message> {
+        let mut q = self.messages.lock();
+        if q.closed {
+            return Err(message);
+        }
+        self.bytes.fetch_add(message.unread(), Ordering::SeqCst);
+        q.messages.push_back(message);
+        self.count.store(q.messages.len(), Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// The first message's length (FIONREAD on a datagram socket).
+    pub fn first_len(&self) -> usize {
+        let q = self.messages.lock();
+        q.messages.front().map_or(0, Message::unread)
+    }
+
+    /// Drop everything and refuse more (the owner closed). Returns whether data was unread.
+    pub fn close(&self) -> bool {
+        let dropped = {
+            let mut q = self.messages.lock();
+            q.closed = true;
+            let dropped = core::mem::take(&mut q.messages);
+            self.publish(&q);
+            dropped
+        };
+        let unread = !dropped.is_empty();
+        drop(dropped); // (uncharges the senders, outside the lock)
+        unread
+    }
+
+    /// Read from a stream: bytes from consecutive segments (not past one that carried files,
+    /// and not into one with files once bytes were read), consumed unless MSG_PEEK.
+    pub fn read_stream(&self, buf: &mut ReadBuf, peek: bool) -> Taken {
+        let mut taken = Taken {
+            len: 0,
+            from: None,
+            truncated: false,
+            rights: Vec::new(),
+            faulted: false,
+        };
+        let mut consumed: Vec<Message> = Vec::new();
+        {
+            let mut q = self.messages.lock();
+            let mut index = 0;
+            while buf.remaining() > 0 && index < q.messages.len() {
+                let m = &mut q.messages[index];
+                if taken.len > 0 && !m.rights.is_empty() {
+                    break;
+                }
+                if taken.from.is_none() {
+                    taken.from = Some(m.from.clone());
+                }
+                let unread = m.unread();
+                let n = unread.min(buf.remaining());
+                let got = buf.put(&m.data[m.offset..m.offset + n]);
+                taken.len += got;
+                if got < n {
+                    taken.faulted = true;
+                }
+                let has_rights = !m.rights.is_empty();
+                if !peek {
+                    m.offset += got;
+                    m.sender.uncharge(got);
+                    if has_rights {
+                        taken.rights = core::mem::take(&mut m.rights);
+                    }
+                }
+                if got < unread {
+                    break;
+                }
+                if peek {
+                    if has_rights {
+                        break;
+                    }
+                    index += 1;
+                } else {
+                    consumed.extend(q.messages.pop_front());
+                    if has_rights {
+                        break;
+                    }
+                }
+            }
+            self.publish(&q);
+        }
+        drop(consumed);
+        taken
+    }
+
+    /// Read one datagram or packet: what fits of it (the rest is dropped, `truncated`), with
+    /// its sender and files; left queued with MSG_PEEK. None when the queue is empty.
+    pub fn read_message(&self, buf: &mut ReadBuf, peek: bool) -> Option<(Taken, usize)> {
+        let mut q = self.messages.lock();
+        let m = q.messages.front()?;
+        let whole = m.data.len();
+        let n = whole.min(buf.remaining());
+        let got = buf.put(&m.data[..n]);
+        let mut taken = Taken {
+            len: got,
+            from: Some(m.from.clone()),
+            truncated: whole > n,
+            rights: Vec::new(),
+            faulted: got < n,
+        };
+        if taken.faulted && got == 0 {
+            // Nothing delivered: the datagram stays (Linux frees it only on success).
+            return Some((taken, whole));
+        }
+        let popped = if peek {
+            None
+        } else {
+            let mut m = q.messages.pop_front().expect("front message");
+            taken.rights = core::mem::take(&mut m.rights);
+            Some(m)
+        };
+        self.publish(&q);
+        drop(q);
+        drop(popped);
+        Some((taken, whole))
+    }
+}
+
+/// Bytes a stream sender may queue in one segment (Linux: half the send buffer, at most the
+/// 32 KiB of page fragments an skb takes plus its head).
+pub fn segment_limit(sndbuf: usize) -> usize {
+    ((sndbuf / 2).saturating_sub(64)).clamp(1, 32768 + 3776)
+}
+
+/// Room in the sender's budget: Linux's `sock_alloc_send_pskb` waits while the bytes in
+/// flight reach SO_SNDBUF.
+pub fn has_room(core: &Core) -> bool {
+    core.wmem() < core.common.sndbuf()
+}
+
+/// Errors a read reports when it has nothing: a pending error first.
+pub fn pending_error(core: &Core) -> Option<Errno> {
+    core.common.take_error()
+}
+
+pub const READABLE: u32 = abi::EPOLLIN | abi::EPOLLRDNORM;
