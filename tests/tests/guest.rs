@@ -316,6 +316,7 @@ guest_cases! {
     // kernel keeps working (natively the writes stop at 128 MiB).
     fs_enospc_at_tmpfs_size: case(FS).args(&["enospc"]).mem("64M");
     fs_enospc_at_kernel_reserve: case(FS).args(&["enospc", "40"]).mem("64M");
+    fs_deleted_file_memory_back_to_service: case(FS).args(&["memory-back"]).mem("64M");
 }
 
 // A representative subset on microvm under KVM (PVM here: the kernel's code is emulated, the

@@ -12,6 +12,8 @@
 
 #[path = "tmpfs_file.rs"]
 mod file;
+#[path = "tmpfs_page.rs"]
+mod page;
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -34,7 +36,7 @@ pub use file::{TmpFile, inode_of_file};
 pub const TMPFS_MAGIC: u64 = 0x0102_1994;
 /// Directory sizes as Linux's tmpfs reports them: 20 bytes an entry ("." and ".." included).
 const BOGO_DIRENT_SIZE: i64 = 20;
-pub const PAGE: usize = 4096;
+pub use page::PAGE;
 
 /// One mounted tmpfs: its device number and how many pages its files hold.
 pub struct FsInfo {

@@ -1,6 +1,5 @@
 //! tmpfs regular files: sparse page maps behind a per-file `SleepLock`, and their `FileOps`.
 
-use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -8,6 +7,7 @@ use alloc::vec::Vec;
 use core::any::Any;
 use core::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
+use super::page::Page;
 use super::{FsInfo, PAGE, TmpInode};
 use crate::abi;
 use crate::errno::{Errno, SysResult};
@@ -49,17 +49,9 @@ fn kernel_reserve(total: u64) -> u64 {
 static PAGE_BUDGET: AtomicI64 = AtomicI64::new(0);
 static TOTAL_PAGES: AtomicU64 = AtomicU64::new(0);
 
-/// Pages tmpfs gave back to the kernel heap: the heap keeps its frames, so this memory is not
-/// in the frame allocator's free count, but new pages can reuse it.
-static FREED_PAGES: AtomicI64 = AtomicI64::new(0);
-
 /// One page's worth of the budget, refilled with a quarter of what is free above the
 /// kernel's reserve (so the reserve holds even if every CPU refills at once).
 fn take_page_budget() -> bool {
-    if FREED_PAGES.fetch_sub(1, Ordering::Relaxed) > 0 {
-        return true;
-    }
-    FREED_PAGES.fetch_add(1, Ordering::Relaxed);
     if PAGE_BUDGET.fetch_sub(1, Ordering::Relaxed) > 0 {
         return true;
     }
@@ -86,7 +78,7 @@ fn total_pages() -> u64 {
 }
 
 struct Pages {
-    map: BTreeMap<u64, Box<[u8]>>,
+    map: BTreeMap<u64, Page>,
     size: u64,
 }
 
@@ -119,20 +111,17 @@ impl FileBody {
 
     /// A zeroed page, if memory allows: ENOSPC when the file system is full or the kernel's
     /// reserve would be touched (never an allocation failure in the heap).
-    fn new_page(&self, fs: &FsInfo) -> Result<Box<[u8]>, Errno> {
+    fn new_page(&self, fs: &FsInfo) -> Result<Page, Errno> {
         if fs.pages.load(Ordering::Relaxed) >= fs_page_limit(total_pages()) || !take_page_budget() {
             return Err(Errno::ENOSPC);
         }
-        let mut v: Vec<u8> = Vec::new();
-        v.try_reserve_exact(PAGE).map_err(|_| Errno::ENOSPC)?;
-        v.resize(PAGE, 0);
+        let page = Page::new().ok_or(Errno::ENOSPC)?;
         fs.pages.fetch_add(1, Ordering::Relaxed);
         self.pages.fetch_add(1, Ordering::Relaxed);
-        Ok(v.into_boxed_slice())
+        Ok(page)
     }
 
     fn drop_pages(&self, fs: &FsInfo, count: u64) {
-        FREED_PAGES.fetch_add(count as i64, Ordering::Relaxed);
         fs.pages.fetch_sub(count, Ordering::Relaxed);
         self.pages.fetch_sub(count, Ordering::Relaxed);
     }
@@ -152,7 +141,7 @@ impl FileBody {
                 .min((pages.size - pos) as usize)
                 .min(buf.remaining());
             let src = match pages.map.get(&index) {
-                Some(p) => &p[within..within + n],
+                Some(p) => &p.bytes()[within..within + n],
                 None => &ZEROS[..n],
             };
             let put = buf.put(src);
@@ -202,7 +191,7 @@ impl FileBody {
                 }
             }
             let page = pages.map.get_mut(&index).expect("page just ensured");
-            let got = buf.take(&mut page[within..within + n]);
+            let got = buf.take(&mut page.bytes_mut()[within..within + n]);
             if got == 0 && fresh {
                 pages.map.remove(&index);
                 self.drop_pages(fs, 1);
@@ -244,7 +233,7 @@ impl FileBody {
             if within != 0
                 && let Some(p) = pages.map.get_mut(&(size / PAGE as u64))
             {
-                p[within..].fill(0);
+                p.bytes_mut()[within..].fill(0);
             }
         }
         self.set_size(&mut pages, size);
@@ -320,7 +309,7 @@ impl FileBody {
             if from < to
                 && let Some(p) = pages.map.get_mut(&index)
             {
-                p[(from - index * page) as usize..(to - index * page) as usize].fill(0);
+                p.bytes_mut()[(from - index * page) as usize..(to - index * page) as usize].fill(0);
             }
         }
         Ok(())
