@@ -487,7 +487,27 @@ static void errors_mode(void)
     vl = (socklen_t)-1;
     CHECK_ERR(getsockopt(c, SOL_SOCKET, SO_TYPE, &v, &vl), EINVAL);
     CHECK_ERR(setsockopt(c, SOL_SOCKET, SO_TYPE, &v, sizeof v), ENOPROTOOPT);
-    (void)sv;
+    /* A socket inode cannot be opened. */
+    struct stat st;
+    CHECK(stat(a.sun_path, &st) == 0);
+    mode_t mask = umask(0);
+    umask(mask);
+    printf("socket inode: S_ISSOCK %d mode is 0777 less umask %d\n", S_ISSOCK(st.st_mode),
+           (st.st_mode & 07777) == (0777 & ~mask));
+    CHECK_ERR(open(a.sun_path, O_RDONLY), ENXIO);
+    /* EPIPE without SIGPIPE (still the default action) for datagrams and packets. */
+    CHECK(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) == 0);
+    CHECK(shutdown(sv[1], SHUT_RD) == 0);
+    CHECK_ERR(send(sv[0], "x", 1, 0), EPIPE);
+    CHECK(send(sv[1], "x", 1, 0) == 1);
+    CHECK(shutdown(sv[0], SHUT_WR) == 0);
+    CHECK_ERR(send(sv[0], "x", 1, 0), EPIPE);
+    close(sv[0]);
+    close(sv[1]);
+    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0);
+    close(sv[1]);
+    CHECK_ERR(send(sv[0], "x", 1, 0), EPIPE);
+    close(sv[0]);
     printf("errors checked\n");
     close(s);
     close(c);
@@ -986,6 +1006,17 @@ static void options_mode(void)
     close(s);
 }
 
+/* A stream write to a closed peer raises SIGPIPE (the default action ends the program). */
+static void sigpipe_mode(void)
+{
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    close(sv[1]);
+    printf("writing to a closed peer\n");
+    ssize_t n = write(sv[0], "x", 1);
+    printf("still alive: %zd\n", n);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -1007,6 +1038,8 @@ int main(int argc, char **argv)
         rights_mode();
     else if (MODE_IS("options"))
         options_mode();
+    else if (MODE_IS("sigpipe"))
+        sigpipe_mode();
     else {
         printf("unknown mode\n");
         return 2;

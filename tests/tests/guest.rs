@@ -296,6 +296,7 @@ guest_cases! {
     unix_msg_flags_timeouts_msghdr: case(UNIX_SOCKETS).args(&["flags"]);
     unix_scm_rights: case(UNIX_SOCKETS).args(&["rights"]);
     unix_socket_options: case(UNIX_SOCKETS).args(&["options"]);
+    unix_stream_sigpipe_kills: case(UNIX_SOCKETS).args(&["sigpipe"]).status(128 + 13);
     // Files (issue 5): the VFS and tmpfs, checked against Linux on the host's file system.
     fs_basic: case(FS).args(&["basic"]);
     fs_rename: case(FS).args(&["rename"]);

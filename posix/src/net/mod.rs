@@ -553,12 +553,16 @@ pub fn socket_of(file: &OpenFile) -> Result<&Arc<dyn Socket>, Errno> {
         .ok_or(Errno::ENOTSOCK)
 }
 
-/// A send through the generic path: SIGPIPE on EPIPE unless MSG_NOSIGNAL.
+/// A send through the generic path: SIGPIPE on a stream's EPIPE unless MSG_NOSIGNAL (as
+/// Linux, datagram and packet sockets' EPIPE raises no signal).
 pub fn send(file: &OpenFile, buf: &mut WriteBuf, msg: SendMsg, flags: u32) -> SysResult {
     let socket = socket_of(file)?;
     let io = Io::new(file.nonblocking(), socket.common().sndtimeo_ns(), flags);
     let result = socket.send(buf, msg, io);
-    if result == Err(Errno::EPIPE) && flags & abi::MSG_NOSIGNAL == 0 {
+    if result == Err(Errno::EPIPE)
+        && flags & abi::MSG_NOSIGNAL == 0
+        && socket.common().kind == abi::SOCK_STREAM
+    {
         signal::send_sigpipe_to_current();
     }
     result
