@@ -1017,6 +1017,192 @@ static void sigpipe_mode(void)
     printf("still alive: %zd\n", n);
 }
 
+/* ---- signals: EINTR, SA_RESTART, and the timeout exception ---- */
+
+static void on_signal(int sig)
+{
+    (void)sig;
+}
+
+struct kick {
+    pthread_t target;
+    int fd; /* written after the signal when >= 0 */
+};
+
+static void *kick_later(void *arg)
+{
+    struct kick *k = arg;
+    struct timespec ts = {0, 50 * 1000000L};
+    nanosleep(&ts, NULL);
+    pthread_kill(k->target, SIGUSR1);
+    nanosleep(&ts, NULL);
+    if (k->fd >= 0)
+        CHECK(write(k->fd, "late", 4) == 4);
+    return NULL;
+}
+
+static void handler(int flags)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = flags;
+    sigemptyset(&sa.sa_mask);
+    CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+}
+
+static void eintr_mode(void)
+{
+    int sv[2];
+    char buf[8];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    handler(0);
+    struct kick k = {pthread_self(), sv[1]};
+    pthread_t t = start(kick_later, &k);
+    errno = 0;
+    ssize_t n = read(sv[0], buf, sizeof buf);
+    printf("no SA_RESTART: %zd %s\n", n, n < 0 ? strerror(errno) : "");
+    pthread_join(t, NULL);
+    CHECK(read(sv[0], buf, sizeof buf) == 4);
+    handler(SA_RESTART);
+    t = start(kick_later, &k);
+    n = read(sv[0], buf, sizeof buf);
+    printf("SA_RESTART: %zd\n", n);
+    pthread_join(t, NULL);
+    /* With a receive timeout the call is not restarted (Linux's sock_intr_errno). */
+    struct timeval tv = {5, 0};
+    CHECK(setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0);
+    t = start(kick_later, &k);
+    errno = 0;
+    n = read(sv[0], buf, sizeof buf);
+    printf("SA_RESTART with SO_RCVTIMEO: %zd %s\n", n, n < 0 ? strerror(errno) : "");
+    pthread_join(t, NULL);
+    CHECK(read(sv[0], buf, sizeof buf) == 4);
+    /* poll on a listening socket is interrupted (poll never restarts), then the socket works. */
+    struct sockaddr_un a;
+    socklen_t alen;
+    tmp_path(&a, &alen, "eintr");
+    int l = listener(&a, alen, SOCK_STREAM, 4);
+    struct kick k2 = {pthread_self(), -1};
+    t = start(kick_later, &k2);
+    int c = -1;
+    struct pollfd p = {l, POLLIN, 0};
+    handler(0);
+    errno = 0;
+    int r = poll(&p, 1, 5000);
+    printf("poll without SA_RESTART: %d %s\n", r, r < 0 ? strerror(errno) : "");
+    pthread_join(t, NULL);
+    c = connect_to(&a, alen, SOCK_STREAM);
+    int s = accept(l, NULL, NULL);
+    CHECK(s >= 0);
+    close(s);
+    close(c);
+    close(l);
+    unlink(a.sun_path);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+/* ---- many threads at once (for the multi-CPU runs) ---- */
+
+#define STRESS_THREADS 6
+#define STRESS_ROUNDS 150
+
+static struct sockaddr_un stress_addr;
+static socklen_t stress_len;
+
+static void *stress_client(void *arg)
+{
+    long id = (long)arg;
+    for (int i = 0; i < STRESS_ROUNDS; i++) {
+        int c = connect_to(&stress_addr, stress_len, SOCK_STREAM);
+        uint32_t v = (uint32_t)(id * 100000 + i), back = 0;
+        write_all(c, &v, sizeof v);
+        CHECK(read_full(c, &back, sizeof back) == sizeof back && back == v + 1);
+        close(c);
+    }
+    return NULL;
+}
+
+static void *stress_server(void *arg)
+{
+    int l = (int)(long)arg;
+    for (int i = 0; i < STRESS_ROUNDS; i++) {
+        int s = accept(l, NULL, NULL);
+        CHECKF(s >= 0, "accept: %s", strerror(errno));
+        uint32_t v = 0;
+        CHECK(read_full(s, &v, sizeof v) == sizeof v);
+        v++;
+        write_all(s, &v, sizeof v);
+        /* The client closes first: EOF. */
+        char b;
+        CHECK(read(s, &b, 1) == 0);
+        close(s);
+    }
+    return NULL;
+}
+
+struct dgram_sender {
+    int fd;
+    int count;
+};
+
+static void *send_datagrams(void *arg)
+{
+    struct dgram_sender *d = arg;
+    for (int i = 0; i < d->count; i++) {
+        char msg[64];
+        int len = snprintf(msg, sizeof msg, "datagram %d", i);
+        CHECK(sendto(d->fd, msg, (size_t)len, 0, (struct sockaddr *)&stress_addr, stress_len) ==
+              len);
+    }
+    return NULL;
+}
+
+static void stress_mode(void)
+{
+    tmp_path(&stress_addr, &stress_len, "stress");
+    int l = listener(&stress_addr, stress_len, SOCK_STREAM, 16);
+    pthread_t clients[STRESS_THREADS], servers[STRESS_THREADS];
+    for (long i = 0; i < STRESS_THREADS; i++) {
+        servers[i] = start(stress_server, (void *)(long)l);
+        clients[i] = start(stress_client, (void *)i);
+    }
+    for (int i = 0; i < STRESS_THREADS; i++) {
+        pthread_join(clients[i], NULL);
+        pthread_join(servers[i], NULL);
+    }
+    printf("%d connections served\n", STRESS_THREADS * STRESS_ROUNDS);
+    close(l);
+    unlink(stress_addr.sun_path);
+
+    /* Several blocking senders into one bound datagram socket (its queue fills and drains). */
+    int r = socket(AF_UNIX, SOCK_DGRAM, 0);
+    CHECK(bind(r, (struct sockaddr *)&stress_addr, stress_len) == 0);
+    pthread_t senders[STRESS_THREADS];
+    struct dgram_sender d[STRESS_THREADS];
+    for (int i = 0; i < STRESS_THREADS; i++) {
+        d[i].fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+        d[i].count = 300;
+        senders[i] = start(send_datagrams, &d[i]);
+    }
+    int got = 0;
+    char buf[64];
+    while (got < STRESS_THREADS * 300) {
+        ssize_t n = recv(r, buf, sizeof buf, 0);
+        CHECK(n > 9 && memcmp(buf, "datagram ", 9) == 0);
+        got++;
+    }
+    for (int i = 0; i < STRESS_THREADS; i++) {
+        pthread_join(senders[i], NULL);
+        close(d[i].fd);
+    }
+    CHECK_ERR(recv(r, buf, sizeof buf, MSG_DONTWAIT), EAGAIN);
+    printf("%d datagrams received\n", got);
+    close(r);
+    unlink(stress_addr.sun_path);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -1040,6 +1226,10 @@ int main(int argc, char **argv)
         options_mode();
     else if (MODE_IS("sigpipe"))
         sigpipe_mode();
+    else if (MODE_IS("eintr"))
+        eintr_mode();
+    else if (MODE_IS("stress"))
+        stress_mode();
     else {
         printf("unknown mode\n");
         return 2;

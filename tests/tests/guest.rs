@@ -297,6 +297,8 @@ guest_cases! {
     unix_scm_rights: case(UNIX_SOCKETS).args(&["rights"]);
     unix_socket_options: case(UNIX_SOCKETS).args(&["options"]);
     unix_stream_sigpipe_kills: case(UNIX_SOCKETS).args(&["sigpipe"]).status(128 + 13);
+    unix_signals_eintr_and_restart: case(UNIX_SOCKETS).args(&["eintr"]);
+    unix_threads_connections_and_datagrams: case(UNIX_SOCKETS).args(&["stress"]);
     // Files (issue 5): the VFS and tmpfs, checked against Linux on the host's file system.
     fs_basic: case(FS).args(&["basic"]);
     fs_rename: case(FS).args(&["rename"]);
@@ -354,6 +356,8 @@ boot_cases!(kvm, Kvm:
 // two CPUs each waiting in switch_to for the other's outgoing thread).
 boot_cases!(tcg2, Tcg, cpus = 2:
     unix_server_in_tmp_with_client_threads,
+    unix_signals_eintr_and_restart,
+    unix_threads_connections_and_datagrams,
     unix_poll_epoll_readiness,
     unix_msg_flags_timeouts_msghdr,
     threads_create_join_detach,
