@@ -45,6 +45,9 @@ Run options:
   --gdb[=PORT]        wait for gdb on 127.0.0.1:PORT (default 1234)
   --env KEY=VALUE     set a variable in the service's environment (repeatable)
   --append STR        extra kernel options
+  --net N             none (default), user (QEMU user networking, restrict=on) or tap:NAME
+  --forward tcp:HOSTPORT:GUESTPORT  with --net user: 127.0.0.1:HOSTPORT on the host reaches
+                      GUESTPORT in the guest (repeatable; udp: too; never other host addresses)
   --boot-log          print the kernel's boot log (ferrite.bootlog)
   --grub              boot through GRUB from a temporary ISO (-M pc)
   --qemu-arg ARG      pass ARG to QEMU unchanged (repeatable)

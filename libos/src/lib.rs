@@ -16,6 +16,7 @@ pub mod exit;
 pub mod frame;
 pub mod log;
 pub mod mm;
+pub mod net;
 pub mod random;
 #[cfg(target_os = "none")]
 pub mod report;

@@ -140,6 +140,28 @@ fn start_scheduler(cpus: usize) {
     route_console_interrupt();
 }
 
+/// Loopback and, when QEMU gives a virtio-net device, Ethernet (see net/stack.rs).
+fn start_network(line: &cmdline::CommandLine, acpi: bool) {
+    use ferrite_libos::arch::ioapic;
+    let config =
+        crate::net::stack::parse_config(line.option("ip"), line.option("gw"), line.option("dns"));
+    let vector = crate::faults::NET_VECTOR;
+    if let Some(gsi) =
+        crate::net::stack::init(config, vector, apic::id(), acpi, line.flag("bootlog"))
+    {
+        let routed = ioapic::route(
+            gsi,
+            vector,
+            apic::id(),
+            ferrite_libos::acpi::Trigger::Level,
+            ferrite_libos::acpi::Polarity::ActiveHigh,
+        );
+        if routed.is_err() || ioapic::unmask(gsi).is_err() {
+            kprintln!("net: no route for the device's interrupt (GSI {gsi})");
+        }
+    }
+}
+
 /// Route the UART's IRQ 4 to the boot CPU so console readers sleep instead of polling.
 fn route_console_interrupt() {
     use ferrite_libos::arch::ioapic;
@@ -457,6 +479,7 @@ extern "C" fn ferrite_kernel_main(protocol: u32, info: u32) -> ! {
         watch_main();
     }
     start_scheduler(cpus.as_ref().map(|s| s.cpus).unwrap_or(1));
+    start_network(&line, boot_info.rsdp.is_some());
     crate::fs::procfs::record_process(crate::fs::procfs::ProcessFacts {
         name: name.to_string(),
         args,

@@ -279,6 +279,8 @@ pub const TIMER_VECTOR: u8 = 0x40;
 pub const RESCHEDULE_VECTOR: u8 = 0x41;
 /// The console UART (ISA IRQ 4 through the I/O APIC).
 pub const CONSOLE_VECTOR: u8 = 0x50;
+/// The network device (virtio-net: I/O APIC line on microvm, MSI-X on PCI).
+pub const NET_VECTOR: u8 = 0x51;
 
 /// After an interrupt from the service: deliver signals that became pending for the thread now
 /// running (sent by another thread or a timer), as Linux does on every return to user mode.
@@ -350,6 +352,14 @@ extern "C" fn ferrite_interrupt_dispatch(frame: &mut InterruptFrame) {
         }
         v if v == CONSOLE_VECTOR as u64 => {
             crate::fs::console::interrupt();
+            apic::eoi();
+            if frame.cs & 3 == 3 {
+                ferrite_smp::sched::reschedule_interrupt(true);
+                deliver_signals_on_return(frame);
+            }
+        }
+        v if v == NET_VECTOR as u64 => {
+            crate::net::stack::interrupt();
             apic::eoi();
             if frame.cs & 3 == 3 {
                 ferrite_smp::sched::reschedule_interrupt(true);

@@ -3,6 +3,7 @@
 pub mod cmdline;
 mod grub;
 mod image;
+mod net;
 mod options;
 mod qemu;
 mod status;
@@ -78,7 +79,12 @@ pub fn main(argv: &[OsString]) -> Result<i32> {
         gdb: opts.gdb,
         extra: &opts.qemu_args,
     };
-    let args = qemu::args(&plan);
+    let mut args = qemu::args(&plan);
+    args.extend(
+        net::qemu_args(&opts.net, &opts.forwards, opts.machine)?
+            .into_iter()
+            .map(OsString::from),
+    );
     if opts.dry_run {
         let words: Vec<String> = std::iter::once(OsString::from(qemu::QEMU))
             .chain(args)

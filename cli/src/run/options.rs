@@ -38,6 +38,8 @@ pub struct RunOptions {
     pub qemu_args: Vec<OsString>,
     pub dry_run: bool,
     pub args: Vec<String>,
+    pub net: super::net::Net,
+    pub forwards: Vec<super::net::Forward>,
 }
 
 fn utf8(arg: &OsString, what: &str) -> Result<String> {
@@ -66,6 +68,8 @@ pub fn parse(argv: &[OsString]) -> Result<RunOptions> {
         qemu_args: Vec::new(),
         dry_run: false,
         args: Vec::new(),
+        net: super::net::Net::None,
+        forwards: Vec::new(),
     };
     let mut it = argv.iter();
     while let Some(raw) = it.next() {
@@ -195,6 +199,8 @@ fn set_valued(o: &mut RunOptions, name: &str, value: String) -> Result<()> {
             o.env.push(value);
         }
         "--append" => o.append.push(value),
+        "--net" => o.net = super::net::parse_net(&value)?,
+        "--forward" => o.forwards.push(super::net::parse_forward(&value)?),
         "--qemu-arg" => o.qemu_args.push(OsString::from(value)),
         _ => {
             return Err(Error::usage(format!(

@@ -169,6 +169,11 @@ mod hw {
         Ok(r.gsi)
     }
 
+    /// Whether some I/O APIC serves `gsi`.
+    pub fn has_gsi(gsi: u32) -> bool {
+        with_input(gsi, |_, _| ()).is_ok()
+    }
+
     fn set_mask(gsi: u32, masked: bool) -> Result<(), Error> {
         with_input(gsi, |chip, input| {
             let low = chip.read(0x10 + 2 * input);

@@ -7,7 +7,16 @@
 //! `FAMILIES` with a constructor; anything else is EAFNOSUPPORT.
 //! See docs/architecture.md ("Sockets").
 
+#[cfg(target_os = "none")]
+pub mod inet;
 pub mod sockaddr;
+#[cfg(target_os = "none")]
+pub mod stack;
+/// The host build (unit tests) has no network stack.
+#[cfg(not(target_os = "none"))]
+pub mod stack {
+    pub fn drain_before_exit() {}
+}
 pub mod unix;
 mod unix_queue;
 
@@ -40,6 +49,9 @@ pub struct Family {
 }
 
 /// The registered families. Helper E: add AF_INET/AF_INET6 here (one line each).
+#[cfg(target_os = "none")]
+static FAMILIES: &[&Family] = &[&unix::FAMILY, &inet::FAMILY_INET, &inet::FAMILY_INET6];
+#[cfg(not(target_os = "none"))]
 static FAMILIES: &[&Family] = &[&unix::FAMILY];
 
 pub fn family(domain: u32) -> Option<&'static Family> {

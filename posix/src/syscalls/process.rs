@@ -12,6 +12,7 @@ use crate::errno::{Errno, SysResult};
 use crate::uaccess;
 
 pub fn sys_exit_group(f: &mut SyscallFrame) -> SysResult {
+    crate::net::stack::drain_before_exit();
     crate::shutdown(ferrite_libos::exit::Outcome::Exited(f.arg(0) as u8))
 }
 
@@ -24,6 +25,7 @@ pub fn sys_exit(f: &mut SyscallFrame) -> SysResult {
         futex::wake(clear, 1, !0);
     }
     if thread::unregister(me) == 0 {
+        crate::net::stack::drain_before_exit();
         crate::shutdown(ferrite_libos::exit::Outcome::Exited(f.arg(0) as u8));
     }
     sched::exit_current()

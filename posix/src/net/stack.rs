@@ -1,0 +1,571 @@
+//! The TCP/IP stack: smoltcp interfaces over the virtio-net device and a loopback device, each
+//! with its own socket set, behind one lock held only for short poll and queue operations.
+//!
+//! Who polls: the device's interrupt (a bounded batch of received frames, the rest on a timer a
+//! moment later), the socket calls that queue data or change state, and a timer at smoltcp's
+//! `poll_at` (retransmissions, delayed ACKs, DHCP). After a poll, every registered socket
+//! compares its readiness with what it last reported and notifies its wait queue on a change.
+//!
+//! Configuration (kernel command line): `ferrite.ip=ADDR/PREFIX`, `ferrite.gw=ADDR`,
+//! `ferrite.dns=ADDR` (repeatable by commas); without `ferrite.ip`, DHCPv4. `/etc/resolv.conf`
+//! is rewritten from the configured or leased DNS servers.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use ferrite_libos::net::virtio::{self, NetDevice, RxFrame};
+use ferrite_libos::sync::IrqMutex;
+use ferrite_libos::{kprintln, random};
+use smoltcp::iface::{Config, Interface, PollIngressSingleResult, SocketHandle, SocketSet};
+use smoltcp::phy::{self, ChecksumCapabilities, Device, DeviceCapabilities, Loopback, Medium};
+use smoltcp::socket::dhcpv4;
+use smoltcp::time::Instant;
+use smoltcp::wire::{
+    EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address, Ipv4Cidr, Ipv6Address,
+};
+
+/// Received frames handled per poll before the rest is left for a timer.
+const RX_BATCH: usize = 64;
+
+/// Which interface a socket lives on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Link {
+    Loopback,
+    Ethernet,
+}
+
+pub struct Iface {
+    pub iface: Interface,
+    pub sockets: SocketSet<'static>,
+}
+
+pub struct Eth {
+    pub link: Iface,
+    device: RefCell<NetDevice>,
+    dhcp: Option<SocketHandle>,
+}
+
+pub struct Net {
+    pub lo: Iface,
+    lo_device: Loopback,
+    pub eth: Option<Eth>,
+    /// Ports in use: (is_tcp, port) → number of sockets bound to it.
+    ports: BTreeMap<(bool, u16), u32>,
+    next_ephemeral: u16,
+    /// Closed TCP sockets finishing their FIN exchange, removed once smoltcp is done with them.
+    closing: Vec<(Link, SocketHandle)>,
+}
+
+// SAFETY: the device (RefCell) is only touched with the NET lock held.
+unsafe impl Send for Net {}
+
+pub static NET: IrqMutex<Option<Net>> = IrqMutex::new(None);
+
+/// Something to tell after a poll that its readiness may have changed.
+pub trait Watcher: Send + Sync {
+    fn refresh(&self);
+}
+
+static WATCHERS: IrqMutex<BTreeMap<u64, Weak<dyn Watcher>>> = IrqMutex::new(BTreeMap::new());
+static NEXT_WATCHER: AtomicU64 = AtomicU64::new(1);
+
+pub fn watch(w: Weak<dyn Watcher>) -> u64 {
+    let id = NEXT_WATCHER.fetch_add(1, Ordering::Relaxed);
+    WATCHERS.lock().insert(id, w);
+    id
+}
+
+pub fn unwatch(id: u64) {
+    WATCHERS.lock().remove(&id);
+}
+
+pub fn now() -> Instant {
+    let ns = ferrite_libos::time::scale().ticks_to_ns(ferrite_libos::arch::cpu::rdtsc());
+    Instant::from_micros((ns / 1000) as i64)
+}
+
+/// The virtio device as smoltcp sees it, with a budget of frames for this poll.
+struct VirtioPhy<'a> {
+    device: &'a RefCell<NetDevice>,
+}
+
+pub struct VirtioRx<'a> {
+    frame: RxFrame,
+    device: &'a RefCell<NetDevice>,
+}
+
+pub struct VirtioTx<'a> {
+    device: &'a RefCell<NetDevice>,
+}
+
+impl phy::RxToken for VirtioRx<'_> {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        let r = f(self.frame.frame());
+        self.device.borrow_mut().recycle(self.frame);
+        r
+    }
+}
+
+impl phy::TxToken for VirtioTx<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let mut result = None;
+        let mut f = Some(f);
+        let sent = self.device.borrow_mut().transmit(len, |buf| {
+            result = Some((f.take().expect("once"))(buf));
+        });
+        match result {
+            Some(r) if sent => r,
+            Some(r) => r,
+            None => {
+                // No room: build the frame in a scratch buffer and drop it (smoltcp retransmits).
+                let mut scratch = alloc::vec![0u8; len];
+                (f.take().expect("once"))(&mut scratch)
+            }
+        }
+    }
+}
+
+impl Device for VirtioPhy<'_> {
+    type RxToken<'a>
+        = VirtioRx<'a>
+    where
+        Self: 'a;
+    type TxToken<'a>
+        = VirtioTx<'a>
+    where
+        Self: 'a;
+
+    fn receive(&mut self, _t: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+        let frame = self.device.borrow_mut().receive()?;
+        Some((
+            VirtioRx {
+                frame,
+                device: self.device,
+            },
+            VirtioTx {
+                device: self.device,
+            },
+        ))
+    }
+
+    fn transmit(&mut self, _t: Instant) -> Option<Self::TxToken<'_>> {
+        self.device.borrow_mut().can_transmit().then_some(VirtioTx {
+            device: self.device,
+        })
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut caps = DeviceCapabilities::default();
+        caps.medium = Medium::Ethernet;
+        caps.max_transmission_unit = virtio::MAX_FRAME;
+        caps.max_burst_size = Some(64);
+        caps.checksum = ChecksumCapabilities::default();
+        caps
+    }
+}
+
+fn seed() -> u64 {
+    let mut b = [0u8; 8];
+    random::fill(&mut b);
+    u64::from_ne_bytes(b)
+}
+
+fn parse_v4(s: &str) -> Option<Ipv4Address> {
+    s.parse().ok()
+}
+
+/// Static configuration from the command line.
+#[derive(Default, Debug)]
+pub struct StaticConfig {
+    pub ip: Option<Ipv4Cidr>,
+    pub gateway: Option<Ipv4Address>,
+    pub dns: Vec<Ipv4Address>,
+}
+
+pub fn parse_config(ip: Option<&str>, gw: Option<&str>, dns: Option<&str>) -> StaticConfig {
+    StaticConfig {
+        ip: ip.and_then(|s| {
+            let (a, p) = s.split_once('/').unwrap_or((s, "24"));
+            Some(Ipv4Cidr::new(
+                parse_v4(a)?,
+                p.parse().ok().filter(|p| *p <= 32)?,
+            ))
+        }),
+        gateway: gw.and_then(parse_v4),
+        dns: dns
+            .map(|d| d.split(',').filter_map(parse_v4).collect())
+            .unwrap_or_default(),
+    }
+}
+
+static STARTED: AtomicBool = AtomicBool::new(false);
+/// Print the device and the DHCP lease (with the boot log).
+static LOG: AtomicBool = AtomicBool::new(false);
+
+macro_rules! log {
+    ($($t:tt)*) => {
+        if LOG.load(Ordering::Relaxed) {
+            kprintln!($($t)*);
+        }
+    };
+}
+
+/// Bring up loopback and, when a virtio-net device is found, Ethernet. `vector` is the device's
+/// interrupt vector; returns the GSI to route for MMIO devices.
+pub fn init(config: StaticConfig, vector: u8, apic_id: u32, acpi: bool, log: bool) -> Option<u32> {
+    LOG.store(log, Ordering::Relaxed);
+    let mut lo_device = Loopback::new(Medium::Ip);
+    let mut lo_config = Config::new(HardwareAddress::Ip);
+    lo_config.random_seed = seed();
+    let mut lo = Interface::new(lo_config, &mut lo_device, now());
+    lo.update_ip_addrs(|addrs| {
+        let _ = addrs.push(IpCidr::new(IpAddress::v4(127, 0, 0, 1), 8));
+        let _ = addrs.push(IpCidr::new(IpAddress::Ipv6(Ipv6Address::LOCALHOST), 128));
+    });
+    let mut gsi = None;
+    let eth = virtio::probe(vector, apic_id, acpi).map(|device| {
+        let mac = device.mac();
+        log!(
+            "net: {} virtio-net, MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            device.transport,
+            mac[0],
+            mac[1],
+            mac[2],
+            mac[3],
+            mac[4],
+            mac[5]
+        );
+        if let virtio::Interrupt::Gsi(g) = device.interrupt {
+            gsi = Some(g);
+        }
+        let device = RefCell::new(device);
+        let mut cfg = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
+        cfg.random_seed = seed();
+        let mut phy = VirtioPhy { device: &device };
+        let mut iface = Interface::new(cfg, &mut phy, now());
+        let link_local = Ipv6Address::new(
+            0xfe80,
+            0,
+            0,
+            0,
+            u16::from_be_bytes([mac[0] ^ 2, mac[1]]),
+            u16::from_be_bytes([mac[2], 0xff]),
+            u16::from_be_bytes([0xfe, mac[3]]),
+            u16::from_be_bytes([mac[4], mac[5]]),
+        );
+        let mut sockets = SocketSet::new(Vec::new());
+        let dhcp = match config.ip {
+            Some(cidr) => {
+                iface.update_ip_addrs(|a| {
+                    let _ = a.push(IpCidr::Ipv4(cidr));
+                    let _ = a.push(IpCidr::new(IpAddress::Ipv6(link_local), 64));
+                });
+                if let Some(gw) = config.gateway {
+                    let _ = iface.routes_mut().add_default_ipv4_route(gw);
+                }
+                None
+            }
+            None => {
+                iface.update_ip_addrs(|a| {
+                    let _ = a.push(IpCidr::new(IpAddress::Ipv6(link_local), 64));
+                });
+                Some(sockets.add(dhcpv4::Socket::new()))
+            }
+        };
+        Eth {
+            link: Iface { iface, sockets },
+            device,
+            dhcp,
+        }
+    });
+    if !config.dns.is_empty() {
+        write_resolv_conf(&config.dns);
+    }
+    *NET.lock() = Some(Net {
+        lo: Iface {
+            iface: lo,
+            sockets: SocketSet::new(Vec::new()),
+        },
+        lo_device,
+        eth,
+        ports: BTreeMap::new(),
+        next_ephemeral: 49152 + (seed() % 16384) as u16,
+        closing: Vec::new(),
+    });
+    STARTED.store(true, Ordering::Release);
+    poll();
+    gsi
+}
+
+fn write_resolv_conf(servers: &[Ipv4Address]) {
+    let mut text = String::new();
+    for s in servers {
+        text.push_str(&alloc::format!("nameserver {s}\n"));
+    }
+    let _ = crate::fs::vfs::write_file("/etc/resolv.conf", text.as_bytes(), 0o644);
+}
+
+/// The device interrupted: acknowledge it, then poll.
+pub fn interrupt() {
+    if let Some(net) = NET.lock().as_mut()
+        && let Some(eth) = net.eth.as_mut()
+    {
+        eth.device.get_mut().ack_interrupt();
+    }
+    poll();
+}
+
+static TIMER: IrqMutex<Option<(u64, ferrite_smp::timer::TimerHandle)>> = IrqMutex::new(None);
+
+fn timer_fired(_arg: u64) {
+    *TIMER.lock() = None;
+    poll();
+}
+
+fn arm_timer(at: Instant) {
+    let now_i = now();
+    let delay_us = if at > now_i {
+        (at - now_i).total_micros()
+    } else {
+        0
+    };
+    let deadline = ferrite_smp::sched::now_tsc() + ferrite_smp::sched::ns_to_tsc(delay_us * 1000);
+    let mut t = TIMER.lock();
+    if let Some((when, _)) = t.as_ref()
+        && *when <= deadline
+    {
+        return;
+    }
+    if let Some((_, h)) = t.take() {
+        ferrite_smp::timer::cancel(h);
+    }
+    *t = Some((
+        deadline,
+        ferrite_smp::timer::add_callback(deadline, timer_fired, 0),
+    ));
+}
+
+/// Run both interfaces: a bounded batch of received frames, then everything due to be sent;
+/// then tell the sockets.
+pub fn poll() {
+    if !STARTED.load(Ordering::Acquire) {
+        return;
+    }
+    let mut dns = None;
+    let next = {
+        let mut guard = NET.lock();
+        let Some(net) = guard.as_mut() else { return };
+        let t = now();
+        // Loopback: what sockets sent comes straight back in on the next round.
+        let mut more = true;
+        for _ in 0..8 {
+            if net
+                .lo
+                .iface
+                .poll(t, &mut net.lo_device, &mut net.lo.sockets)
+                == smoltcp::iface::PollResult::None
+            {
+                more = false;
+                break;
+            }
+        }
+        if let Some(eth) = net.eth.as_mut() {
+            let mut phy = VirtioPhy {
+                device: &eth.device,
+            };
+            let mut handled = 0;
+            while handled < RX_BATCH {
+                match eth
+                    .link
+                    .iface
+                    .poll_ingress_single(t, &mut phy, &mut eth.link.sockets)
+                {
+                    PollIngressSingleResult::None => break,
+                    _ => handled += 1,
+                }
+            }
+            more |= handled == RX_BATCH;
+            eth.link
+                .iface
+                .poll_egress(t, &mut phy, &mut eth.link.sockets);
+            eth.device.get_mut().reclaim_transmitted();
+            if let Some(h) = eth.dhcp {
+                dns = dhcp_event(&mut eth.link, h);
+            }
+        }
+        net.reap_closed();
+        let mut next = net.lo.iface.poll_at(t, &net.lo.sockets);
+        if let Some(eth) = net.eth.as_mut() {
+            let at = eth.link.iface.poll_at(t, &eth.link.sockets);
+            next = match (next, at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        if more { Some(t) } else { next }
+    };
+    if let Some(servers) = dns {
+        write_resolv_conf(&servers);
+    }
+    if let Some(at) = next {
+        arm_timer(at);
+    }
+    notify_watchers();
+}
+
+fn dhcp_event(link: &mut Iface, h: SocketHandle) -> Option<Vec<Ipv4Address>> {
+    let event = link.sockets.get_mut::<dhcpv4::Socket>(h).poll()?;
+    match event {
+        dhcpv4::Event::Configured(c) => {
+            log!("net: DHCP address {}", c.address);
+            link.iface.update_ip_addrs(|a| {
+                a.retain(|c| !matches!(c, IpCidr::Ipv4(_)));
+                let _ = a.push(IpCidr::Ipv4(c.address));
+            });
+            if let Some(r) = c.router {
+                let _ = link.iface.routes_mut().add_default_ipv4_route(r);
+            }
+            Some(c.dns_servers.iter().copied().collect())
+        }
+        dhcpv4::Event::Deconfigured => {
+            link.iface
+                .update_ip_addrs(|a| a.retain(|c| !matches!(c, IpCidr::Ipv4(_))));
+            link.iface.routes_mut().remove_default_ipv4_route();
+            None
+        }
+    }
+}
+
+fn notify_watchers() {
+    let list: Vec<Arc<dyn Watcher>> = WATCHERS.lock().values().filter_map(Weak::upgrade).collect();
+    for w in list {
+        w.refresh();
+    }
+}
+
+impl Net {
+    /// Remove `h` once its connection is over.
+    pub fn reap_later(&mut self, link: Link, h: SocketHandle) {
+        self.closing.push((link, h));
+    }
+
+    fn reap_closed(&mut self) {
+        let mut i = 0;
+        while i < self.closing.len() {
+            let (link, h) = self.closing[i];
+            let done = self.link(link).is_none_or(|iface| {
+                matches!(
+                    iface.sockets.get::<smoltcp::socket::tcp::Socket>(h).state(),
+                    smoltcp::socket::tcp::State::Closed | smoltcp::socket::tcp::State::TimeWait
+                )
+            });
+            if done {
+                if let Some(iface) = self.link(link) {
+                    iface.sockets.remove(h);
+                }
+                self.closing.swap_remove(i);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    pub fn link(&mut self, link: Link) -> Option<&mut Iface> {
+        match link {
+            Link::Loopback => Some(&mut self.lo),
+            Link::Ethernet => self.eth.as_mut().map(|e| &mut e.link),
+        }
+    }
+
+    pub fn has_ethernet(&self) -> bool {
+        self.eth.is_some()
+    }
+
+    /// Whether `addr` is one of the Ethernet interface's own addresses.
+    pub fn is_own_address(&self, addr: IpAddress) -> bool {
+        self.eth
+            .as_ref()
+            .is_some_and(|e| e.link.iface.has_ip_addr(addr))
+    }
+
+    /// Take `port` (0: an ephemeral one) for TCP or UDP. `shared`: another socket may hold it.
+    pub fn claim_port(&mut self, tcp: bool, port: u16, shared: bool) -> Option<u16> {
+        if port != 0 {
+            let n = self.ports.entry((tcp, port)).or_insert(0);
+            if *n > 0 && !shared {
+                return None;
+            }
+            *n += 1;
+            return Some(port);
+        }
+        for _ in 0..16384 {
+            let p = self.next_ephemeral;
+            self.next_ephemeral = if p == 65535 { 49152 } else { p + 1 };
+            if let alloc::collections::btree_map::Entry::Vacant(e) = self.ports.entry((tcp, p)) {
+                e.insert(1);
+                return Some(p);
+            }
+        }
+        None
+    }
+
+    pub fn release_port(&mut self, tcp: bool, port: u16) {
+        if let Some(n) = self.ports.get_mut(&(tcp, port)) {
+            *n -= 1;
+            if *n == 0 {
+                self.ports.remove(&(tcp, port));
+            }
+        }
+    }
+}
+
+/// Which interface reaches `addr`.
+pub fn link_for(addr: IpAddress) -> Link {
+    let lo = match addr {
+        IpAddress::Ipv4(a) => a.is_loopback(),
+        IpAddress::Ipv6(a) => a.is_loopback(),
+    };
+    if lo { Link::Loopback } else { Link::Ethernet }
+}
+
+/// Longest the exit of the service waits for sent TCP data to leave (as Linux keeps sending
+/// after a process exits, but bounded: the VM is about to stop).
+const EXIT_DRAIN_NS: u64 = 2_000_000_000;
+
+/// Before the VM stops at the service's exit: give data queued on Ethernet TCP connections a
+/// bounded time to reach the peer.
+pub fn drain_before_exit() {
+    if !STARTED.load(Ordering::Acquire) {
+        return;
+    }
+    let start = ferrite_smp::sched::now_tsc();
+    let limit = ferrite_smp::sched::ns_to_tsc(EXIT_DRAIN_NS);
+    loop {
+        poll();
+        let busy = NET.lock().as_mut().is_some_and(|net| {
+            net.eth.as_mut().is_some_and(|eth| {
+                eth.link.sockets.iter().any(|(_, s)| match s {
+                    smoltcp::socket::Socket::Tcp(t) => {
+                        t.send_queue() > 0
+                            || matches!(
+                                t.state(),
+                                smoltcp::socket::tcp::State::FinWait1
+                                    | smoltcp::socket::tcp::State::Closing
+                                    | smoltcp::socket::tcp::State::LastAck
+                            )
+                    }
+                    _ => false,
+                })
+            })
+        });
+        let now = ferrite_smp::sched::now_tsc();
+        if !busy || now - start > limit {
+            return;
+        }
+        ferrite_smp::timer::sleep_until(now + ferrite_smp::sched::ns_to_tsc(1_000_000));
+    }
+}
