@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -916,6 +917,27 @@ static void rights_mode(void)
     CHECK(read(fds[0], buf, sizeof buf) == 3);
     close(fds[0]);
     close(fds[1]);
+    /* MSG_PEEK passes the files too (new fds), and the real read again. */
+    CHECK(pipe(pfd) == 0);
+    memcpy(CMSG_DATA(cm), pfd, 2 * sizeof(int));
+    CHECK(sendmsg(sv[0], &m, 0) == 1);
+    close(pfd[0]);
+    close(pfd[1]);
+    int peeked[2] = {-1, -1}, taken[2] = {-1, -1};
+    rm.msg_controllen = sizeof r.buf;
+    CHECK(recvmsg(sv[1], &rm, MSG_PEEK) == 1);
+    if (CMSG_FIRSTHDR(&rm))
+        memcpy(peeked, CMSG_DATA(CMSG_FIRSTHDR(&rm)), sizeof peeked);
+    rm.msg_controllen = sizeof r.buf;
+    CHECK(recvmsg(sv[1], &rm, 0) == 1);
+    if (CMSG_FIRSTHDR(&rm))
+        memcpy(taken, CMSG_DATA(CMSG_FIRSTHDR(&rm)), sizeof taken);
+    printf("MSG_PEEK with SCM_RIGHTS: peeked fds valid %d, read fds valid %d, distinct %d\n",
+           fcntl(peeked[0], F_GETFD) >= 0, fcntl(taken[0], F_GETFD) >= 0, peeked[0] != taken[0]);
+    for (int i = 0; i < 2; i++) {
+        close(peeked[i]);
+        close(taken[i]);
+    }
     /* Too small a control buffer: MSG_CTRUNC, the fds are closed. */
     CHECK(pipe(pfd) == 0);
     memcpy(CMSG_DATA(cm), pfd, 2 * sizeof(int));
@@ -1015,6 +1037,101 @@ static void sigpipe_mode(void)
     printf("writing to a closed peer\n");
     ssize_t n = write(sv[0], "x", 1);
     printf("still alive: %zd\n", n);
+}
+
+/* ---- closing with data or connections left; shutdown(SHUT_RD); sendfile ---- */
+
+static void close_mode(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    int sv[2];
+    char buf[16];
+    /* Closing with unread data resets the peer: ECONNRESET once, then EOF. */
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    CHECK(write(sv[1], "unread", 6) == 6);
+    close(sv[0]);
+    errno = 0;
+    ssize_t n = read(sv[1], buf, sizeof buf);
+    printf("peer closed with data unread: %zd %s", n, n < 0 ? strerror(errno) : "");
+    n = read(sv[1], buf, sizeof buf);
+    printf(", then %zd\n", n);
+    close(sv[1]);
+    /* Shutting the read side makes the peer's writes EPIPE; data sent before stays readable. */
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    CHECK(write(sv[1], "before", 6) == 6);
+    CHECK(shutdown(sv[0], SHUT_RD) == 0);
+    CHECK_ERR(write(sv[1], "after", 5), EPIPE);
+    n = read(sv[0], buf, sizeof buf);
+    printf("SHUT_RD: peer write EPIPE, read %zd then %zd\n", n, read(sv[0], buf, sizeof buf));
+    close(sv[0]);
+    close(sv[1]);
+    /* A listener closed with a connection not yet accepted: the client is reset. */
+    struct sockaddr_un a;
+    socklen_t alen;
+    tmp_path(&a, &alen, "close");
+    int l = listener(&a, alen, SOCK_STREAM, 4);
+    int c = connect_to(&a, alen, SOCK_STREAM);
+    CHECK(write(c, "lost", 4) == 4);
+    close(l);
+    errno = 0;
+    n = read(c, buf, sizeof buf);
+    printf("listener closed before accept: read %zd %s", n, n < 0 ? strerror(errno) : "");
+    n = read(c, buf, sizeof buf);
+    printf(", then %zd", n);
+    errno = 0;
+    n = write(c, "x", 1);
+    printf(", write %zd %s\n", n, n < 0 ? strerror(errno) : "");
+    close(c);
+    unlink(a.sun_path);
+    /* A datagram socket connected to another takes datagrams only from it. */
+    struct sockaddr_un x, y;
+    socklen_t xlen, ylen;
+    tmp_path(&x, &xlen, "dx");
+    tmp_path(&y, &ylen, "dy");
+    int dx = socket(AF_UNIX, SOCK_DGRAM, 0), dy = socket(AF_UNIX, SOCK_DGRAM, 0);
+    int dz = socket(AF_UNIX, SOCK_DGRAM, 0);
+    CHECK(bind(dx, (struct sockaddr *)&x, xlen) == 0);
+    CHECK(bind(dy, (struct sockaddr *)&y, ylen) == 0);
+    CHECK(connect(dx, (struct sockaddr *)&y, ylen) == 0);
+    CHECK_ERR(sendto(dz, "z", 1, 0, (struct sockaddr *)&x, xlen), EPERM);
+    CHECK(sendto(dy, "y", 1, 0, (struct sockaddr *)&x, xlen) == 1);
+    CHECK(recv(dx, buf, sizeof buf, 0) == 1);
+    struct sockaddr_un peer;
+    socklen_t plen = sizeof peer;
+    CHECK(getpeername(dx, (struct sockaddr *)&peer, &plen) == 0);
+    printf("connected datagram peer: same name %d\n", plen == ylen && strcmp(peer.sun_path, y.sun_path) == 0);
+    /* AF_UNSPEC dissolves the association. */
+    struct sockaddr unspec = {.sa_family = AF_UNSPEC};
+    CHECK(connect(dx, &unspec, sizeof unspec) == 0);
+    plen = sizeof peer;
+    CHECK_ERR(getpeername(dx, (struct sockaddr *)&peer, &plen), ENOTCONN);
+    CHECK(sendto(dz, "z", 1, 0, (struct sockaddr *)&x, xlen) == 1);
+    /* The receiver gone: ECONNREFUSED. */
+    close(dx);
+    CHECK_ERR(sendto(dz, "z", 1, 0, (struct sockaddr *)&x, xlen), ECONNREFUSED);
+    close(dy);
+    close(dz);
+    unlink(x.sun_path);
+    unlink(y.sun_path);
+    /* sendfile from a file into a socket. */
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/ft-unix-file-%d", (int)getpid());
+    int f = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+    CHECK(f >= 0);
+    static char data[100000];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (char)(i % 251);
+    CHECK(write(f, data, sizeof data) == (ssize_t)sizeof data);
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    off_t off = 0;
+    n = sendfile(sv[0], f, &off, sizeof data);
+    printf("sendfile: %zd offset %ld\n", n, (long)off);
+    static char back[100000];
+    CHECK(read_full(sv[1], back, sizeof back) == sizeof back && memcmp(back, data, sizeof data) == 0);
+    close(f);
+    unlink(path);
+    close(sv[0]);
+    close(sv[1]);
 }
 
 /* ---- signals: EINTR, SA_RESTART, and the timeout exception ---- */
@@ -1226,6 +1343,8 @@ int main(int argc, char **argv)
         options_mode();
     else if (MODE_IS("sigpipe"))
         sigpipe_mode();
+    else if (MODE_IS("close"))
+        close_mode();
     else if (MODE_IS("eintr"))
         eintr_mode();
     else if (MODE_IS("stress"))

@@ -298,6 +298,7 @@ guest_cases! {
     unix_socket_options: case(UNIX_SOCKETS).args(&["options"]);
     unix_stream_sigpipe_kills: case(UNIX_SOCKETS).args(&["sigpipe"]).status(128 + 13);
     unix_signals_eintr_and_restart: case(UNIX_SOCKETS).args(&["eintr"]);
+    unix_close_reset_shutdown_read_sendfile: case(UNIX_SOCKETS).args(&["close"]);
     unix_threads_connections_and_datagrams: case(UNIX_SOCKETS).args(&["stress"]);
     // Files (issue 5): the VFS and tmpfs, checked against Linux on the host's file system.
     fs_basic: case(FS).args(&["basic"]);

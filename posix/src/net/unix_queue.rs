@@ -162,7 +162,10 @@ impl RecvQueue {
                     taken.faulted = true;
                 }
                 let has_rights = !m.rights.is_empty();
-                if !peek {
+                if peek {
+                    // (Linux passes peeked files as new fds too.)
+                    taken.rights = m.rights.clone();
+                } else {
                     m.offset += got;
                     m.sender.uncharge(got);
                     if has_rights {
@@ -210,6 +213,7 @@ impl RecvQueue {
             return Some((taken, whole));
         }
         let popped = if peek {
+            taken.rights = m.rights.clone();
             None
         } else {
             let mut m = q.messages.pop_front().expect("front message");
