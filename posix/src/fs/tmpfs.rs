@@ -14,6 +14,9 @@
 mod file;
 #[path = "tmpfs_page.rs"]
 mod page;
+#[cfg(test)]
+#[path = "tmpfs_tests.rs"]
+mod tests;
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;

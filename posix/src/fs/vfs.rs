@@ -47,6 +47,9 @@ use crate::fs::file::FileOps;
 #[path = "vfs_path.rs"]
 mod path;
 pub use path::*;
+#[cfg(test)]
+#[path = "vfs_tests.rs"]
+mod tests;
 
 pub type InodeRef = Arc<dyn Inode>;
 
