@@ -3,7 +3,7 @@
  * /tmp too), prints nothing that depends on where that is, and removes it at the end.
  *
  * Modes: basic, rename, unlink-open, dirs, links, errors, sparse, times, locks, cwd,
- * rlimit-nofile, threads, tree-threads, copy, misc, memory-back, enospc [MiB taken by the service first]. */
+ * rlimit-nofile, threads, tree-threads, copy, misc, memory-back, fsize [kill], enospc [MiB taken by the service first]. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -1468,6 +1468,42 @@ static void memory_back(void)
     printf("memory-back done\n");
 }
 
+/* RLIMIT_FSIZE: writes are cut at the limit, then EFBIG with SIGXFSZ (ignored here; "kill"
+ * leaves the default action, which ends the process). */
+static void fsize(int argc, char **argv)
+{
+    int kill_mode = argc > 2 && strcmp(argv[2], "kill") == 0;
+    if (!kill_mode)
+        signal(SIGXFSZ, SIG_IGN);
+    struct rlimit rl = {1000, RLIM_INFINITY};
+    int fd = open("limited", O_CREAT | O_RDWR, 0644);
+    if (kill_mode) {
+        /* Nothing may be left behind when the signal ends the process. */
+        OK(unlink("limited"));
+        OK(chdir("/tmp"));
+        OK(rmdir(base));
+    }
+    OK(setrlimit(RLIMIT_FSIZE, &rl));
+    char buf[600];
+    memset(buf, 'f', sizeof buf);
+    CHECK(write(fd, buf, 600) == 600);
+    CHECK(write(fd, buf, 600) == 400);
+    if (kill_mode) {
+        printf("about to exceed\n");
+        fflush(stdout);
+    }
+    FAILS(write(fd, buf, 1), EFBIG);
+    FAILS(pwrite(fd, buf, 1, 5000), EFBIG);
+    FAILS(ftruncate(fd, 2000), EFBIG);
+    OK(ftruncate(fd, 500)); /* shrinking is fine */
+    FAILS(fallocate(fd, 0, 0, 4096), EFBIG);
+    OK(fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 4096));
+    close(fd);
+    rl.rlim_cur = RLIM_INFINITY;
+    OK(setrlimit(RLIMIT_FSIZE, &rl));
+    printf("fsize done\n");
+}
+
 int main(int argc, char **argv)
 {
     setup();
@@ -1503,6 +1539,8 @@ int main(int argc, char **argv)
         tree_threads();
     else if (MODE_IS("memory-back"))
         memory_back();
+    else if (MODE_IS("fsize"))
+        fsize(argc, argv);
     else if (MODE_IS("enospc"))
         enospc(argc, argv);
     else {

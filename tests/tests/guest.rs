@@ -321,6 +321,8 @@ guest_cases! {
     fs_enospc_at_tmpfs_size: case(FS).args(&["enospc"]).mem("64M");
     fs_enospc_at_kernel_reserve: case(FS).args(&["enospc", "40"]).mem("64M");
     fs_deleted_file_memory_back_to_service: case(FS).args(&["memory-back"]).mem("64M");
+    fs_rlimit_fsize_efbig: case(FS).args(&["fsize"]);
+    fs_rlimit_fsize_sigxfsz_kills: case(FS).args(&["fsize", "kill"]).status(128 + 25);
 }
 
 // A representative subset on microvm under KVM (PVM here: the kernel's code is emulated, the

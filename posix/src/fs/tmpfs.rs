@@ -33,7 +33,7 @@ use crate::fs::vfs::{self, DirEntry, FileType, InodeRef, SetAttr, Time};
 use crate::fs::wait::SleepLock;
 
 use file::FileBody;
-pub use file::{TmpFile, inode_of_file};
+pub use file::{TmpFile, exceeded_file_size_limit, file_size_limit, inode_of_file};
 
 /// statfs's f_type for tmpfs.
 pub const TMPFS_MAGIC: u64 = 0x0102_1994;

@@ -167,6 +167,13 @@ impl FileBody {
         if want == 0 {
             return Ok((0, start));
         }
+        // RLIMIT_FSIZE first, then the largest file, as Linux's `generic_write_check_limits`.
+        let limit = file_size_limit();
+        if start >= limit {
+            exceeded_file_size_limit();
+            return Err(Errno::EFBIG);
+        }
+        want = want.min(limit - start);
         if start >= MAX_FILE_SIZE {
             return Err(Errno::EFBIG);
         }
@@ -341,6 +348,19 @@ impl FileBody {
             Ok((index * PAGE as u64).max(offset).min(pages.size) as i64)
         }
     }
+}
+
+/// RLIMIT_FSIZE's soft limit (u64::MAX for none).
+pub fn file_size_limit() -> u64 {
+    crate::syscalls::info::soft_limit(abi::RLIMIT_FSIZE)
+}
+
+/// A write or a size change went past RLIMIT_FSIZE: SIGXFSZ, as Linux (the caller fails with
+/// EFBIG). Sent to the process (a thread that does not block it) rather than to the writing
+/// thread only.
+pub fn exceeded_file_size_limit() {
+    #[cfg(target_os = "none")]
+    crate::syscalls::signal::send_to_process(abi::SIGXFSZ as u64);
 }
 
 /// Linux's `rw_verify_area`: an offset plus count beyond the largest offset is EINVAL.

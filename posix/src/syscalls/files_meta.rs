@@ -187,8 +187,23 @@ pub fn sys_truncate(f: &mut SyscallFrame) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let inode = vfs::resolve(&vfs::cwd(), &path, Follow::Yes)?;
+    grow_check(&inode, length as u64)?;
     inode.truncate(length as u64)?;
     Ok(0)
+}
+
+/// Growing a regular file past RLIMIT_FSIZE: SIGXFSZ and EFBIG, as Linux's
+/// `inode_newsize_ok`.
+fn grow_check(inode: &InodeRef, new_size: u64) -> Result<(), Errno> {
+    if inode.kind() != FileType::Regular {
+        return Ok(());
+    }
+    let size = inode.stat()?.st_size as u64;
+    if new_size > size && new_size > crate::fs::tmpfs::file_size_limit() {
+        crate::fs::tmpfs::exceeded_file_size_limit();
+        return Err(Errno::EFBIG);
+    }
+    Ok(())
 }
 
 /// The open file behind `fd` and its inode: EBADF for O_PATH files.
@@ -211,6 +226,7 @@ pub fn sys_ftruncate(f: &mut SyscallFrame) -> SysResult {
     if !file.writable() || inode.kind() != FileType::Regular {
         return Err(Errno::EINVAL);
     }
+    grow_check(&inode, length as u64)?;
     inode.truncate(length as u64)?;
     Ok(0)
 }
@@ -238,6 +254,9 @@ pub fn sys_fallocate(f: &mut SyscallFrame) -> SysResult {
     }
     if offset.checked_add(len).is_none() {
         return Err(Errno::EFBIG);
+    }
+    if mode & abi::FALLOC_FL_KEEP_SIZE == 0 {
+        grow_check(&inode, (offset + len) as u64)?;
     }
     inode.allocate(mode, offset as u64, len as u64)?;
     Ok(0)

@@ -104,8 +104,8 @@ entries! {
     73 flock => files::sys_flock, "";
     74 fsync => files::sys_fsync, "files are in memory: nothing to write back";
     75 fdatasync => files::sys_fdatasync, "files are in memory: nothing to write back";
-    76 truncate => files::sys_truncate, "";
-    77 ftruncate => files::sys_ftruncate, "";
+    76 truncate => files::sys_truncate, "RLIMIT_FSIZE: SIGXFSZ goes to the process (a thread not blocking it), not only the caller";
+    77 ftruncate => files::sys_ftruncate, "RLIMIT_FSIZE: SIGXFSZ goes to the process (a thread not blocking it), not only the caller";
     78 getdents => files::sys_getdents, "";
     79 getcwd => files::sys_getcwd, "";
     80 chdir => files::sys_chdir, "";
