@@ -946,3 +946,7 @@ impl Socket for UnixSocket {
         self
     }
 }
+
+#[cfg(test)]
+#[path = "unix_tests.rs"]
+mod tests;
