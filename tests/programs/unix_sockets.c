@@ -113,6 +113,8 @@ static void pair_mode(void)
 {
     int sv[2];
     char buf[64];
+    struct sockaddr_un a;
+    socklen_t alen;
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
     CHECK(write(sv[0], "hello", 5) == 5);
     CHECK(write(sv[0], " world", 6) == 6);
@@ -122,8 +124,10 @@ static void pair_mode(void)
     ssize_t n = read(sv[1], buf, sizeof buf);
     printf("stream: read %zd '%.*s'\n", n, (int)n, buf);
     CHECK(write(sv[1], "back", 4) == 4);
-    n = recv(sv[0], buf, sizeof buf, 0);
-    printf("stream: reply %zd '%.*s'\n", n, (int)n, buf);
+    alen = sizeof a;
+    n = recvfrom(sv[0], buf, sizeof buf, 0, (struct sockaddr *)&a, &alen);
+    printf("stream: reply %zd '%.*s' from an unnamed peer: addrlen %u\n", n, (int)n, buf,
+           (unsigned)alen);
 
     struct stat st;
     CHECK(fstat(sv[0], &st) == 0);
@@ -135,8 +139,7 @@ static void pair_mode(void)
         link[l] = 0;
     printf("fd link starts with socket:[ %d\n", l > 0 && strncmp(link, "socket:[", 8) == 0);
 
-    struct sockaddr_un a;
-    socklen_t alen = sizeof a;
+    alen = sizeof a;
     CHECK(getsockname(sv[0], (struct sockaddr *)&a, &alen) == 0);
     printf("getsockname: len %u family %d\n", (unsigned)alen, a.sun_family);
     alen = sizeof a;
@@ -951,6 +954,54 @@ static void rights_mode(void)
     int extra = -1;
     memcpy(&extra, CMSG_DATA(CMSG_FIRSTHDR(&rm)), sizeof extra);
     close(extra);
+    /* SO_PASSCRED: credentials first, then the files; a sender with it takes a name. */
+    int one = 1;
+    CHECK(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) == 0);
+    CHECK(pipe(pfd) == 0);
+    cm->cmsg_len = CMSG_LEN(2 * sizeof(int));
+    memcpy(CMSG_DATA(cm), pfd, 2 * sizeof(int));
+    CHECK(sendmsg(sv[0], &m, 0) == 1);
+    close(pfd[0]);
+    close(pfd[1]);
+    union {
+        char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(2 * sizeof(int))];
+        struct cmsghdr align;
+    } both;
+    memset(&both, 0, sizeof both);
+    rm.msg_control = both.buf;
+    rm.msg_controllen = sizeof both.buf;
+    n = recvmsg(sv[1], &rm, 0);
+    struct cmsghdr *first = CMSG_FIRSTHDR(&rm);
+    struct cmsghdr *second = first ? CMSG_NXTHDR(&rm, first) : NULL;
+    struct ucred uc = {0};
+    if (first && first->cmsg_type == SCM_CREDENTIALS)
+        memcpy(&uc, CMSG_DATA(first), sizeof uc);
+    printf("SO_PASSCRED: %zd controllen %zu first %d (pid mine %d uid %d gid %d) second %d len %zu\n",
+           n, (size_t)rm.msg_controllen, first ? first->cmsg_type : -1, uc.pid == getpid(),
+           (int)uc.uid, (int)uc.gid, second ? second->cmsg_type : -1,
+           second ? (size_t)second->cmsg_len : 0);
+    if (second) {
+        memcpy(fds, CMSG_DATA(second), sizeof fds);
+        close(fds[0]);
+        close(fds[1]);
+    }
+    rm.msg_control = r.buf;
+    int d1 = socket(AF_UNIX, SOCK_DGRAM, 0), d2 = socket(AF_UNIX, SOCK_DGRAM, 0);
+    struct sockaddr_un dn;
+    socklen_t dnl;
+    abstract_name(&dn, &dnl, "cred");
+    CHECK(bind(d2, (struct sockaddr *)&dn, dnl) == 0);
+    CHECK(setsockopt(d1, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) == 0);
+    struct sockaddr_un dname;
+    socklen_t dlen = sizeof dname;
+    CHECK(getsockname(d1, (struct sockaddr *)&dname, &dlen) == 0);
+    printf("SO_PASSCRED sender before sending: name length %u", (unsigned)dlen);
+    CHECK(sendto(d1, "c", 1, 0, (struct sockaddr *)&dn, dnl) == 1);
+    dlen = sizeof dname;
+    CHECK(getsockname(d1, (struct sockaddr *)&dname, &dlen) == 0);
+    printf(", after %u\n", (unsigned)dlen);
+    close(d1);
+    close(d2);
     /* Bad fds and headers. */
     int bad[2] = {999, 998};
     memcpy(CMSG_DATA(cm), bad, sizeof bad);

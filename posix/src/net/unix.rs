@@ -308,6 +308,18 @@ impl UnixSocket {
         Err(Errno::ENOSPC)
     }
 
+    /// SO_PASSCRED makes an unnamed socket take an autobind name before it connects or sends
+    /// (as Linux, so that the receiver can tell who sent).
+    fn autobind_for_credentials(&self) -> Result<(), Errno> {
+        if self.core.common.switch(abi::SO_PASSCRED) && !self.bound() {
+            match self.autobind() {
+                Ok(()) | Err(Errno::EINVAL) => {} // (bound meanwhile)
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     /// The socket bound to `name`: errors as Linux's `unix_find_other`.
     fn find(name: &UnixName) -> Result<Arc<UnixSocket>, Errno> {
         match name {
@@ -343,6 +355,7 @@ impl UnixSocket {
             Conn::Listening => return Err(Errno::EINVAL),
             Conn::Unconnected => {}
         }
+        self.autobind_for_credentials()?;
         let listener = Self::find(&name)?;
         if listener.kind() != self.kind() {
             return Err(Errno::EPROTOTYPE);
@@ -385,6 +398,7 @@ impl UnixSocket {
             return Ok(());
         }
         let name = sockaddr::parse_unix(raw)?;
+        self.autobind_for_credentials()?;
         let other = Self::find(&name)?;
         if other.kind() != self.kind() {
             return Err(Errno::EPROTOTYPE);
@@ -570,6 +584,7 @@ impl UnixSocket {
     }
 
     fn send_dgram(&self, buf: &mut WriteBuf, msg: SendMsg, io: Io) -> SysResult {
+        self.autobind_for_credentials()?;
         let target = match msg.to.as_ref().filter(|a| !a.is_empty()) {
             Some(raw) => {
                 let name = sockaddr::parse_unix(raw)?;
@@ -614,7 +629,11 @@ impl UnixSocket {
         loop {
             let taken = self.core.rx.read_stream(buf, peek);
             if out.from.is_none() {
-                out.from = taken.from.map(SockAddr::Unix);
+                // (An unnamed sender gives no address: msg_namelen 0.)
+                out.from = taken
+                    .from
+                    .filter(|n| *n != UnixName::Unnamed)
+                    .map(SockAddr::Unix);
             }
             out.len += taken.len;
             let got_rights = !taken.rights.is_empty();

@@ -87,7 +87,7 @@ entries! {
     44 sendto => net::sys_sendto, "AF_UNIX: MSG_OOB is EOPNOTSUPP (Linux 5.15+ sends out-of-band data)";
     45 recvfrom => net::sys_recvfrom, "AF_UNIX: MSG_OOB is EOPNOTSUPP; a 0-byte stream receive returns 0 at once (Linux waits for data)";
     46 sendmsg => net::sys_sendmsg, "SCM_RIGHTS; SCM_CREDENTIALS checked, not delivered; AF_UNIX MSG_OOB: EOPNOTSUPP";
-    47 recvmsg => net::sys_recvmsg, "SCM_RIGHTS; no SO_PASSCRED credentials";
+    47 recvmsg => net::sys_recvmsg, "SCM_RIGHTS; SCM_CREDENTIALS with SO_PASSCRED (always this process: the one that sends)";
     48 shutdown => net::sys_shutdown, "";
     49 bind => net::sys_bind, "";
     50 listen => net::sys_listen, "";

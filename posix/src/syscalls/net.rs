@@ -251,46 +251,93 @@ fn parse_control(addr: u64, len: u64) -> Result<Vec<Arc<OpenFile>>, Errno> {
     Ok(rights)
 }
 
-/// Put received SCM_RIGHTS files into the fd table and describe them in the service's control
-/// buffer (Linux's `scm_detach_fds`): what does not fit is closed and MSG_CTRUNC set. Returns
-/// the control length used and the flags to add.
-fn deliver_control(hdr: &MsgHdr, rights: Vec<Arc<OpenFile>>, cloexec: bool) -> (u64, u32) {
-    if rights.is_empty() {
+/// One control message's bytes (header and data; the caller pads to the next one).
+fn cmsg(kind: u32, data: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(CMSG_HDR + data.len());
+    bytes.extend_from_slice(&((CMSG_HDR + data.len()) as u64).to_ne_bytes());
+    bytes.extend_from_slice(&(abi::SOL_SOCKET as i32).to_ne_bytes());
+    bytes.extend_from_slice(&(kind as i32).to_ne_bytes());
+    bytes.extend_from_slice(data);
+    bytes
+}
+
+/// Fill the service's control buffer after a receive (Linux's `scm_recv`): SCM_CREDENTIALS
+/// when the socket asked for them (SO_PASSCRED; every sender is this process), then the
+/// SCM_RIGHTS files, installed in the fd table (`scm_detach_fds`: what does not fit is closed
+/// and MSG_CTRUNC set). Returns the control length used and the flags to add.
+fn deliver_control(
+    hdr: &MsgHdr,
+    creds: Option<abi::ucred>,
+    rights: Vec<Arc<OpenFile>>,
+    cloexec: bool,
+) -> (u64, u32) {
+    if rights.is_empty() && creds.is_none() {
         return (0, 0);
     }
-    let room = hdr.controllen.min(i32::MAX as u64) as usize;
-    if hdr.control == 0 || room < CMSG_HDR {
-        return (0, abi::MSG_CTRUNC);
-    }
-    let fit = (room - CMSG_HDR) / 4;
-    let mut fds: Vec<i32> = Vec::new();
+    let room = if hdr.control == 0 {
+        0
+    } else {
+        hdr.controllen.min(i32::MAX as u64) as usize
+    };
+    let mut out: Vec<u8> = Vec::new();
     let mut flags = 0;
-    let total = rights.len();
-    for file in rights.into_iter().take(fit) {
-        match fdtable::install(file, cloexec) {
-            Ok(fd) => fds.push(fd),
-            Err(_) => break,
+    if let Some(c) = creds {
+        let mut data = Vec::with_capacity(12);
+        data.extend_from_slice(&c.pid.to_ne_bytes());
+        data.extend_from_slice(&c.uid.to_ne_bytes());
+        data.extend_from_slice(&c.gid.to_ne_bytes());
+        let bytes = cmsg(abi::SCM_CREDENTIALS, &data);
+        if bytes.len() <= room {
+            out.extend_from_slice(&bytes);
+            out.resize(cmsg_align(out.len()).min(room), 0);
+        } else {
+            flags |= abi::MSG_CTRUNC;
         }
     }
-    if fds.len() < total {
-        flags |= abi::MSG_CTRUNC;
+    if !rights.is_empty() {
+        let left = room - out.len();
+        let fit = left.saturating_sub(CMSG_HDR) / 4;
+        let total = rights.len();
+        let mut fds: Vec<u8> = Vec::new();
+        for file in rights
+            .into_iter()
+            .take(if left < CMSG_HDR { 0 } else { fit })
+        {
+            match fdtable::install(file, cloexec) {
+                Ok(fd) => fds.extend_from_slice(&fd.to_ne_bytes()),
+                Err(_) => break,
+            }
+        }
+        if fds.len() / 4 < total {
+            flags |= abi::MSG_CTRUNC;
+        }
+        if !fds.is_empty() {
+            out.extend_from_slice(&cmsg(abi::SCM_RIGHTS, &fds));
+            out.resize(cmsg_align(out.len()).min(room), 0);
+        }
     }
-    if fds.is_empty() {
+    if out.is_empty() {
         return (0, flags);
     }
-    let cmsg_len = CMSG_HDR + fds.len() * 4;
-    let mut bytes = Vec::with_capacity(cmsg_len);
-    bytes.extend_from_slice(&(cmsg_len as u64).to_ne_bytes());
-    bytes.extend_from_slice(&(abi::SOL_SOCKET as i32).to_ne_bytes());
-    bytes.extend_from_slice(&(abi::SCM_RIGHTS as i32).to_ne_bytes());
-    for fd in &fds {
-        bytes.extend_from_slice(&fd.to_ne_bytes());
-    }
-    if uaccess::write_exact(hdr.control, &bytes).is_err() {
+    // (Padding after the last message is counted but not written, as Linux.)
+    let written = cmsg_unpadded(&out);
+    if uaccess::write_exact(hdr.control, &out[..written]).is_err() {
         // (Linux leaves the installed fds too; the service sees MSG_CTRUNC.)
         return (0, flags | abi::MSG_CTRUNC);
     }
-    (cmsg_align(cmsg_len).min(room) as u64, flags)
+    (out.len() as u64, flags)
+}
+
+/// The length of `out` without the padding after its last control message.
+fn cmsg_unpadded(out: &[u8]) -> usize {
+    let mut at = 0;
+    let mut end = 0;
+    while at + CMSG_HDR <= out.len() {
+        let len = u64::from_ne_bytes(out[at..at + 8].try_into().expect("8 bytes")) as usize;
+        end = at + len;
+        at += cmsg_align(len);
+    }
+    end.min(out.len())
 }
 
 fn sendmsg_one(file: &OpenFile, hdr_addr: u64, flags: u32) -> SysResult {
@@ -333,7 +380,11 @@ fn recvmsg_one(file: &OpenFile, hdr_addr: u64, flags: u32) -> SysResult {
         0
     };
     let cloexec = flags & abi::MSG_CMSG_CLOEXEC != 0;
-    let (controllen, ctrl_flags) = deliver_control(&hdr, got.rights, cloexec);
+    let socket = net::socket_of(file)?;
+    let creds = (socket.common().domain == abi::AF_UNIX
+        && socket.common().switch(abi::SO_PASSCRED))
+    .then(net::own_cred);
+    let (controllen, ctrl_flags) = deliver_control(&hdr, creds, got.rights, cloexec);
     uaccess::write(hdr_addr + 8, &namelen)?;
     uaccess::write(hdr_addr + 40, &controllen)?;
     // (Linux echoes MSG_CMSG_CLOEXEC in msg_flags.)
