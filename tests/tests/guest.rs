@@ -352,6 +352,9 @@ boot_cases!(kvm, Kvm:
     cxx_exceptions,
     cxx_cin_integers,
     cxx_static_and_thread_local_lifetimes,
+    // Files: tmpfs I/O and threads sharing files.
+    fs_basic,
+    fs_threads,
 );
 
 // The thread cases on 2 and 4 CPUs (the 1-CPU runs are tcg::). threads_condvar_token_ring was
