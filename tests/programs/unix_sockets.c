@@ -580,10 +580,14 @@ static void nonblock_mode(void)
     CHECK(drained == total);
     CHECK(poll(&pfd, 1, 0) == 1 && pfd.revents == POLLOUT);
     printf("drained: POLLOUT again\n");
-    /* MSG_DONTWAIT on a blocking socket. */
+    /* MSG_DONTWAIT on a blocking socket; a 0-byte receive waits for data, takes none. */
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
     CHECK_ERR(recv(sv[0], buf, 1, MSG_DONTWAIT), EAGAIN);
+    CHECK_ERR(recv(sv[0], buf, 0, MSG_DONTWAIT), EAGAIN);
+    CHECK(write(sv[1], "z", 1) == 1);
+    CHECK(recv(sv[0], buf, 0, MSG_DONTWAIT) == 0);
+    CHECK(recv(sv[0], buf, 1, MSG_DONTWAIT) == 1);
     close(sv[0]);
     close(sv[1]);
     for (int i = 0; i < 3; i++)
@@ -1185,6 +1189,43 @@ static void close_mode(void)
     close(sv[1]);
 }
 
+/* ---- shutting a listener down wakes its blocked acceptors ---- */
+
+static int shut_listener;
+
+static void *blocked_accept(void *arg)
+{
+    (void)arg;
+    errno = 0;
+    int r = accept(shut_listener, NULL, NULL);
+    printf("blocked accept after shutdown: %d %s\n", r, r < 0 ? strerror(errno) : "");
+    return NULL;
+}
+
+static void shutdown_listener_mode(void)
+{
+    struct sockaddr_un a;
+    socklen_t alen;
+    abstract_name(&a, &alen, "shut");
+    shut_listener = listener(&a, alen, SOCK_STREAM, 4);
+    int early = connect_to(&a, alen, SOCK_STREAM);
+    int first = accept(shut_listener, NULL, NULL);
+    CHECK(first >= 0);
+    pthread_t t = start(blocked_accept, NULL);
+    struct timespec ts = {0, 100 * 1000000L};
+    nanosleep(&ts, NULL);
+    CHECK(shutdown(shut_listener, SHUT_RDWR) == 0);
+    pthread_join(t, NULL);
+    printf("listener after shutdown: poll %#x\n", poll_events(shut_listener));
+    CHECK_ERR(accept(shut_listener, NULL, NULL), EINVAL);
+    int c = socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK_ERR(connect(c, (struct sockaddr *)&a, alen), ECONNREFUSED);
+    close(c);
+    close(early);
+    close(first);
+    close(shut_listener);
+}
+
 /* ---- signals: EINTR, SA_RESTART, and the timeout exception ---- */
 
 static void on_signal(int sig)
@@ -1396,6 +1437,8 @@ int main(int argc, char **argv)
         sigpipe_mode();
     else if (MODE_IS("close"))
         close_mode();
+    else if (MODE_IS("shutdown-listener"))
+        shutdown_listener_mode();
     else if (MODE_IS("eintr"))
         eintr_mode();
     else if (MODE_IS("stress"))

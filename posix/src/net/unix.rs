@@ -366,7 +366,10 @@ impl UnixSocket {
         // Wait for room in the accept queue (Linux waits on the listener with the send timeout).
         let queued = io.wait(&listener.core.queue, WRITABLE | QUEUE_ROOM, || {
             let mut l = listener.state.lock();
-            if l.conn != Conn::Listening || listener.core.dead() {
+            if l.conn != Conn::Listening
+                || listener.core.dead()
+                || listener.core.shut() & RCV_SHUTDOWN != 0
+            {
                 return Some(Err(Errno::ECONNREFUSED));
             }
             if l.pending.len() > l.backlog {
@@ -619,6 +622,21 @@ impl UnixSocket {
         }
         let peek = io.flags & abi::MSG_PEEK != 0;
         let wanted = buf.remaining();
+        if wanted == 0 {
+            // Linux waits for data (or EOF) and then returns 0 without taking any.
+            io.wait(&self.core.queue, READABLE | abi::EPOLLRDHUP, || {
+                (!self.core.rx.is_empty()
+                    || self.core.shut() & RCV_SHUTDOWN != 0
+                    || self.core.common.has_error())
+                .then_some(())
+            })?;
+            if self.core.rx.is_empty()
+                && let Some(e) = unix_queue::pending_error(&self.core)
+            {
+                return Err(e);
+            }
+            return Ok(Received::default());
+        }
         let target = if io.flags & abi::MSG_WAITALL != 0 && !peek {
             wanted
         } else {
@@ -817,7 +835,12 @@ impl Socket for UnixSocket {
             if s.conn != Conn::Listening {
                 return Some(Err(Errno::EINVAL));
             }
-            s.pending.pop_front().map(Ok)
+            if let Some(server) = s.pending.pop_front() {
+                return Some(Ok(server));
+            }
+            // A listener shut for reading accepts no more: EINVAL, waking blocked acceptors
+            // (Linux's skb_recv_datagram), which servers use to stop their accept threads.
+            (self.core.shut() & RCV_SHUTDOWN != 0).then_some(Err(Errno::EINVAL))
         })??;
         server.embryo.store(false, Ordering::SeqCst);
         self.core.queue.notify(QUEUE_ROOM);

@@ -85,7 +85,7 @@ entries! {
     42 connect => net::sys_connect, "";
     43 accept => net::sys_accept, "";
     44 sendto => net::sys_sendto, "AF_UNIX: MSG_OOB is EOPNOTSUPP (Linux 5.15+ sends out-of-band data)";
-    45 recvfrom => net::sys_recvfrom, "AF_UNIX: MSG_OOB is EOPNOTSUPP; a 0-byte stream receive returns 0 at once (Linux waits for data)";
+    45 recvfrom => net::sys_recvfrom, "AF_UNIX: MSG_OOB is EOPNOTSUPP (Linux 5.15+ receives out-of-band data)";
     46 sendmsg => net::sys_sendmsg, "SCM_RIGHTS; SCM_CREDENTIALS checked, not delivered; AF_UNIX MSG_OOB: EOPNOTSUPP";
     47 recvmsg => net::sys_recvmsg, "SCM_RIGHTS; SCM_CREDENTIALS with SO_PASSCRED (always this process: the one that sends)";
     48 shutdown => net::sys_shutdown, "";
