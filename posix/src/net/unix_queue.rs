@@ -64,6 +64,8 @@ pub struct RecvQueue {
 
 struct Queue {
     messages: VecDeque<Message>,
+    /// Unread bytes in `messages`.
+    bytes: usize,
     /// The owner is gone: nothing more is queued (its last messages were purged).
     closed: bool,
 }
@@ -73,6 +75,7 @@ impl RecvQueue {
         RecvQueue {
             messages: SleepLock::new(Queue {
                 messages: VecDeque::new(),
+                bytes: 0,
                 closed: false,
             }),
             bytes: AtomicUsize::new(0),
@@ -94,10 +97,7 @@ impl RecvQueue {
 
     fn publish(&self, q: &Queue) {
         self.count.store(q.messages.len(), Ordering::SeqCst);
-        self.bytes.store(
-            q.messages.iter().map(Message::unread).sum(),
-            Ordering::SeqCst,
-        );
+        self.bytes.store(q.bytes, Ordering::SeqCst);
     }
 
     /// Queue `message`; Err(message) when the queue's owner is gone.
@@ -106,9 +106,9 @@ impl RecvQueue {
         if q.closed {
             return Err(message);
         }
-        self.bytes.fetch_add(message.unread(), Ordering::SeqCst);
+        q.bytes += message.unread();
         q.messages.push_back(message);
-        self.count.store(q.messages.len(), Ordering::SeqCst);
+        self.publish(&q);
         Ok(())
     }
 
@@ -123,6 +123,7 @@ impl RecvQueue {
         let dropped = {
             let mut q = self.messages.lock();
             q.closed = true;
+            q.bytes = 0;
             let dropped = core::mem::take(&mut q.messages);
             self.publish(&q);
             dropped
@@ -144,7 +145,8 @@ impl RecvQueue {
         };
         let mut consumed: Vec<Message> = Vec::new();
         {
-            let mut q = self.messages.lock();
+            let mut guard = self.messages.lock();
+            let q = &mut *guard;
             let mut index = 0;
             while buf.remaining() > 0 && index < q.messages.len() {
                 let m = &mut q.messages[index];
@@ -168,6 +170,7 @@ impl RecvQueue {
                 } else {
                     m.offset += got;
                     m.sender.uncharge(got);
+                    q.bytes -= got;
                     if has_rights {
                         taken.rights = core::mem::take(&mut m.rights);
                     }
@@ -187,7 +190,7 @@ impl RecvQueue {
                     }
                 }
             }
-            self.publish(&q);
+            self.publish(q);
         }
         drop(consumed);
         taken
@@ -217,6 +220,7 @@ impl RecvQueue {
             None
         } else {
             let mut m = q.messages.pop_front().expect("front message");
+            q.bytes -= m.unread();
             taken.rights = core::mem::take(&mut m.rights);
             Some(m)
         };
