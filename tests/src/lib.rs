@@ -294,7 +294,7 @@ fn ferrite_tool() -> &'static Path {
 }
 
 /// A `ferrite` command with a clean, explicit environment for the tool.
-fn ferrite() -> Command {
+pub fn ferrite() -> Command {
     let mut c = Command::new(ferrite_tool());
     c.env("FERRITE_HOME", repo_root());
     for var in [

@@ -39,6 +39,8 @@ const POLL: Program = Program::c("poll", "poll.c");
 const EPOLL: Program = Program::c("epoll", "epoll.c");
 // Sockets (issue 6): AF_UNIX and the socket calls.
 const UNIX_SOCKETS: Program = Program::c("unix_sockets", "unix_sockets.c");
+// Sockets (issue 6): AF_INET/AF_INET6 over the guest's loopback interface.
+const INET: Program = Program::c("inet", "inet.c");
 
 const FORTIFY: &[&str] = &["-D_FORTIFY_SOURCE=2", "-O2"];
 
@@ -301,6 +303,15 @@ guest_cases! {
     unix_close_reset_shutdown_read_sendfile: case(UNIX_SOCKETS).args(&["close"]);
     unix_shutdown_listener_wakes_accept: case(UNIX_SOCKETS).args(&["shutdown-listener"]);
     unix_threads_connections_and_datagrams: case(UNIX_SOCKETS).args(&["stress"]);
+    // Sockets (issue 6): TCP and UDP over 127.0.0.1 and ::1 inside the guest (smoltcp's loopback
+    // interface), checked against Linux's loopback.
+    inet_tcp_echo_between_threads: case(INET).args(&["tcp_echo"]);
+    inet_tcp_names_eof_epipe_options: case(INET).args(&["tcp_details"]);
+    inet_connect_to_closed_port_refused: case(INET).args(&["refused"]);
+    inet_nonblocking_connect: case(INET).args(&["nonblocking_connect"]);
+    inet_udp_echo_boundaries_trunc: case(INET).args(&["udp_echo"]);
+    inet_ipv6_loopback: case(INET).args(&["ipv6"]);
+    inet_getaddrinfo_localhost: case(INET).args(&["resolve"]);
     // Files (issue 5): the VFS and tmpfs, checked against Linux on the host's file system.
     fs_basic: case(FS).args(&["basic"]);
     fs_rename: case(FS).args(&["rename"]);
@@ -417,6 +428,8 @@ boot_cases!(tcg2, Tcg, cpus = 2:
     epoll_threads_oneshot,
     epoll_churn_while_waiting,
     epoll_exclusive_wakes_one,
+    // Sockets: loopback TCP between threads on 2 CPUs.
+    inet_tcp_echo_between_threads,
     // Files: threads writing their own files and one shared file at once, and moving directories.
     fs_threads,
     fs_tree_threads_moving_directories,

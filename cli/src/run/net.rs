@@ -99,7 +99,7 @@ pub fn qemu_args(net: &Net, forwards: &[Forward], machine: Machine) -> Result<Ve
     };
     let device = match machine {
         Machine::Microvm => "virtio-net-device,netdev=net0",
-        Machine::Q35 | Machine::Pc => "virtio-net-pci,netdev=net0,disable-legacy=on",
+        Machine::Q35 | Machine::Pc => "virtio-net-pci,netdev=net0,disable-legacy=on,romfile=",
     };
     Ok(vec![
         "-netdev".into(),
@@ -130,7 +130,7 @@ mod tests {
             ]
         );
         let a = qemu_args(&Net::User, &[], Machine::Q35).unwrap();
-        assert_eq!(a[3], "virtio-net-pci,netdev=net0,disable-legacy=on");
+        assert_eq!(a[3], "virtio-net-pci,netdev=net0,disable-legacy=on,romfile=");
     }
 
     #[test]

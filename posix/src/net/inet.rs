@@ -7,7 +7,6 @@
 //! socket listening per interface; when a connection arrives on it, that socket moves to the
 //! socket's pending list and a new one listens in its place (up to the backlog).
 
-use alloc::collections::VecDeque;
 use alloc::sync::{Arc, Weak};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -38,8 +37,6 @@ pub const FAMILY_INET6: Family = Family {
     pair: None,
 };
 
-/// smoltcp buffer sizes per TCP socket (each way) and per UDP socket.
-const TCP_BUFFER: usize = 128 * 1024;
 const UDP_BUFFER: usize = 64 * 1024;
 const UDP_PACKETS: usize = 64;
 /// Largest piece moved through a bounce buffer at once.
@@ -81,16 +78,6 @@ enum Phase {
 }
 
 #[derive(Default)]
-struct Listener {
-    backlog: usize,
-    listening: Vec<(Link, SocketHandle)>,
-    /// Handshakes under way.
-    pending: Vec<(Link, SocketHandle)>,
-    /// Established connections not yet accepted.
-    ready: VecDeque<(Link, SocketHandle)>,
-}
-
-#[derive(Default)]
 struct Inner {
     phase: Phase,
     /// Bound address (None: any) and port (0: not bound).
@@ -101,7 +88,8 @@ struct Inner {
     handle: Option<SocketHandle>,
     /// UDP: the smoltcp socket on each interface it receives on.
     udp: Vec<(Link, SocketHandle)>,
-    listener: Option<Listener>,
+    /// The accept queue's id in the stack (`Net::listeners`) once listening.
+    listener: Option<u64>,
     shut_rd: bool,
     shut_wr: bool,
     /// Whether the peer ever got connected (a reset then is ECONNRESET, else ECONNREFUSED).
@@ -130,9 +118,6 @@ pub struct InetSocket {
 
 impl stack::Watcher for InetSocket {
     fn refresh(&self) {
-        if self.tcp {
-            self.maintain_listener();
-        }
         let events = self.poll();
         let changed = {
             let mut inner = self.inner.lock();
@@ -158,17 +143,6 @@ fn tcp_of(net: &mut Net, link: Link, h: SocketHandle) -> Option<&mut tcp::Socket
 
 fn udp_of(net: &mut Net, link: Link, h: SocketHandle) -> Option<&mut udp::Socket<'static>> {
     Some(net.link(link)?.sockets.get_mut::<udp::Socket>(h))
-}
-
-fn new_tcp_socket() -> tcp::Socket<'static> {
-    let mut s = tcp::Socket::new(
-        tcp::SocketBuffer::new(vec![0u8; TCP_BUFFER]),
-        tcp::SocketBuffer::new(vec![0u8; TCP_BUFFER]),
-    );
-    // An ACK per two segments at once (smoltcp's delayed ACK slows QEMU's user network, whose
-    // TCP paces itself by our ACKs).
-    s.set_ack_delay(None);
-    s
 }
 
 fn is_unspecified(a: &IpAddress) -> bool {
@@ -330,70 +304,9 @@ impl InetSocket {
         Some(st)
     }
 
-    /// Move arrived connections from the listening sockets to the pending list, listen anew,
-    /// and move established ones to the accept queue.
-    fn maintain_listener(&self) {
-        let mut inner = self.inner.lock();
-        let port = inner.port;
-        let addr = inner.local_addr;
-        let Some(l) = inner.listener.as_mut() else {
-            return;
-        };
-        let _ = with_net(|net| {
-            let mut i = 0;
-            while i < l.listening.len() {
-                let (link, h) = l.listening[i];
-                let Some(s) = tcp_of(net, link, h) else {
-                    i += 1;
-                    continue;
-                };
-                if s.state() == tcp::State::Listen {
-                    i += 1;
-                    continue;
-                }
-                l.pending.push((link, h));
-                l.listening.swap_remove(i);
-            }
-            // Handshakes that finished or failed.
-            let mut j = 0;
-            while j < l.pending.len() {
-                let (link, h) = l.pending[j];
-                let state = tcp_of(net, link, h).map(|s| s.state());
-                match state {
-                    Some(tcp::State::SynReceived) => j += 1,
-                    Some(tcp::State::Closed | tcp::State::TimeWait) | None => {
-                        if let Some(iface) = net.link(link) {
-                            iface.sockets.remove(h);
-                        }
-                        l.pending.swap_remove(j);
-                    }
-                    Some(_) => {
-                        l.ready.push_back((link, h));
-                        l.pending.swap_remove(j);
-                    }
-                }
-            }
-            // Listen again on every interface that lost its listening socket.
-            let links: Vec<Link> = match addr {
-                Some(a) => vec![stack::link_for(a)],
-                None => vec![Link::Loopback, Link::Ethernet],
-            };
-            for link in links {
-                if l.listening.iter().any(|(k, _)| *k == link)
-                    || l.pending.len() + l.ready.len() >= l.backlog
-                {
-                    continue;
-                }
-                let Some(iface) = net.link(link) else {
-                    continue;
-                };
-                let mut s = new_tcp_socket();
-                let ep = IpListenEndpoint { addr, port };
-                if s.listen(ep).is_ok() {
-                    l.listening.push((link, iface.sockets.add(s)));
-                }
-            }
-        });
+    /// The listener's id in the stack (None: not listening).
+    fn listener_id(&self) -> Option<u64> {
+        self.inner.lock().listener
     }
 
     fn close_all(&self) {
@@ -427,13 +340,8 @@ impl InetSocket {
                     iface.sockets.remove(h);
                 }
             }
-            if let Some(l) = listener {
-                for (link, h) in l.listening.into_iter().chain(l.pending).chain(l.ready) {
-                    if let Some(iface) = net.link(link) {
-                        iface.sockets.get_mut::<tcp::Socket>(h).abort();
-                        net.reap_later(link, h);
-                    }
-                }
+            if let Some(id) = listener {
+                net.remove_listener(id);
             }
             if port != 0 {
                 net.release_port(tcp, port);
@@ -482,7 +390,7 @@ impl InetSocket {
                     port: inner.port,
                 };
                 let iface = net.link(link).ok_or(Errno::ENETUNREACH)?;
-                let mut s = new_tcp_socket();
+                let mut s = stack::new_tcp_socket();
                 s.set_nagle_enabled(!nodelay);
                 s.connect(iface.iface.context(), remote, local)
                     .map_err(|e| match e {
@@ -714,8 +622,8 @@ impl InetSocket {
 
     fn tcp_poll(&self) -> u32 {
         let mut inner = self.inner.lock();
-        if let Some(l) = inner.listener.as_ref() {
-            return if l.ready.is_empty() {
+        if let Some(id) = inner.listener {
+            return if with_net(|net| net.ready_connections(id)).unwrap_or(0) == 0 {
                 0
             } else {
                 abi::EPOLLIN | abi::EPOLLRDNORM
@@ -1004,8 +912,8 @@ impl Socket for InetSocket {
             match inner.phase {
                 Phase::Idle => {}
                 Phase::Listening => {
-                    if let Some(l) = inner.listener.as_mut() {
-                        l.backlog = backlog;
+                    if let Some(id) = inner.listener {
+                        with_net(|net| net.set_backlog(id, backlog))?;
                     }
                     return Ok(());
                 }
@@ -1015,13 +923,11 @@ impl Socket for InetSocket {
                 let any = self.unspecified();
                 with_net(|net| self.bind_locked(&mut inner, net, IpEndpoint::new(any, 0)))??;
             }
+            let (addr, port) = (inner.local_addr, inner.port);
+            inner.listener = Some(with_net(|net| net.add_listener(addr, port, backlog))?);
             inner.phase = Phase::Listening;
-            inner.listener = Some(Listener {
-                backlog,
-                ..Default::default()
-            });
         }
-        self.maintain_listener();
+        stack::poll();
         Ok(())
     }
 
@@ -1029,16 +935,12 @@ impl Socket for InetSocket {
         if !self.tcp {
             return Err(Errno::EOPNOTSUPP);
         }
+        let Some(id) = self.listener_id() else {
+            return Err(Errno::EINVAL);
+        };
         let (link, h) = io.wait(&self.wait, abi::EPOLLIN, || {
-            self.maintain_listener();
-            let mut inner = self.inner.lock();
-            match inner.listener.as_mut() {
-                None => Some(Err(Errno::EINVAL)),
-                Some(l) => l.ready.pop_front().map(Ok),
-            }
-        })??;
-        // A place freed in the backlog: listen again if needed.
-        self.maintain_listener();
+            with_net(|net| net.take_connection(id)).ok().flatten()
+        })?;
         let (local, remote) = with_net(|net| {
             tcp_of(net, link, h).map(|s| (s.local_endpoint(), s.remote_endpoint()))
         })?

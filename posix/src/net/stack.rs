@@ -10,7 +10,7 @@
 //! `ferrite.dns=ADDR` (repeatable by commas); without `ferrite.ip`, DHCPv4. `/etc/resolv.conf`
 //! is rewritten from the configured or leased DNS servers.
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -22,7 +22,7 @@ use ferrite_libos::sync::IrqMutex;
 use ferrite_libos::{kprintln, random};
 use smoltcp::iface::{Config, Interface, PollIngressSingleResult, SocketHandle, SocketSet};
 use smoltcp::phy::{self, ChecksumCapabilities, Device, DeviceCapabilities, Loopback, Medium};
-use smoltcp::socket::dhcpv4;
+use smoltcp::socket::{dhcpv4, tcp};
 use smoltcp::time::Instant;
 use smoltcp::wire::{
     EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address, Ipv4Cidr, Ipv6Address,
@@ -58,6 +58,36 @@ pub struct Net {
     next_ephemeral: u16,
     /// Closed TCP sockets finishing their FIN exchange, removed once smoltcp is done with them.
     closing: Vec<(Link, SocketHandle)>,
+    /// Accept queues of listening sockets, by id.
+    listeners: BTreeMap<u64, Listener>,
+    next_listener: u64,
+}
+
+/// A listening socket's part in the stack: one smoltcp socket listening per interface (smoltcp
+/// has no accept queue), the connections whose handshake is under way and the established ones
+/// not yet accepted. Kept here so it can be brought up to date after every received packet:
+/// a SYN that takes the listening socket is followed by a new one before the next packet.
+struct Listener {
+    addr: Option<IpAddress>,
+    port: u16,
+    backlog: usize,
+    listening: Vec<(Link, SocketHandle)>,
+    pending: Vec<(Link, SocketHandle)>,
+    ready: VecDeque<(Link, SocketHandle)>,
+}
+
+/// smoltcp buffer size per TCP socket, each way.
+const TCP_BUFFER: usize = 128 * 1024;
+
+pub fn new_tcp_socket() -> tcp::Socket<'static> {
+    let mut s = tcp::Socket::new(
+        tcp::SocketBuffer::new(alloc::vec![0u8; TCP_BUFFER]),
+        tcp::SocketBuffer::new(alloc::vec![0u8; TCP_BUFFER]),
+    );
+    // An ACK per two segments at once (smoltcp's delayed ACK slows QEMU's user network, whose
+    // TCP paces itself by our ACKs).
+    s.set_ack_delay(None);
+    s
 }
 
 // SAFETY: the device (RefCell) is only touched with the NET lock held.
@@ -295,6 +325,8 @@ pub fn init(config: StaticConfig, vector: u8, apic_id: u32, acpi: bool, log: boo
         ports: BTreeMap::new(),
         next_ephemeral: 49152 + (seed() % 16384) as u16,
         closing: Vec::new(),
+        listeners: BTreeMap::new(),
+        next_listener: 1,
     });
     STARTED.store(true, Ordering::Release);
     poll();
@@ -360,43 +392,64 @@ pub fn poll() {
         let mut guard = NET.lock();
         let Some(net) = guard.as_mut() else { return };
         let t = now();
-        // Loopback: what sockets sent comes straight back in on the next round.
+        // Loopback: what sockets sent comes straight back in on the next round. Frames are
+        // taken one at a time, listeners brought up to date after each (a SYN that took the
+        // listening socket leaves a new one for the next SYN).
         let mut more = true;
+        let mut handled = 0;
         for _ in 0..8 {
-            if net
+            loop {
+                let r =
+                    net.lo
+                        .iface
+                        .poll_ingress_single(t, &mut net.lo_device, &mut net.lo.sockets);
+                if r == PollIngressSingleResult::None || handled >= RX_BATCH {
+                    break;
+                }
+                handled += 1;
+                net.maintain_listeners();
+            }
+            let sent = net
                 .lo
                 .iface
-                .poll(t, &mut net.lo_device, &mut net.lo.sockets)
-                == smoltcp::iface::PollResult::None
-            {
-                more = false;
+                .poll_egress(t, &mut net.lo_device, &mut net.lo.sockets);
+            if sent == smoltcp::iface::PollResult::None || handled >= RX_BATCH {
+                more = handled >= RX_BATCH;
                 break;
             }
         }
-        if let Some(eth) = net.eth.as_mut() {
-            let mut phy = VirtioPhy {
-                device: &eth.device,
-            };
+        if net.eth.is_some() {
             let mut handled = 0;
             while handled < RX_BATCH {
-                match eth
+                let Some(eth) = net.eth.as_mut() else { break };
+                let mut phy = VirtioPhy {
+                    device: &eth.device,
+                };
+                let r = eth
                     .link
                     .iface
-                    .poll_ingress_single(t, &mut phy, &mut eth.link.sockets)
-                {
-                    PollIngressSingleResult::None => break,
-                    _ => handled += 1,
+                    .poll_ingress_single(t, &mut phy, &mut eth.link.sockets);
+                if r == PollIngressSingleResult::None {
+                    break;
                 }
+                handled += 1;
+                net.maintain_listeners();
             }
             more |= handled == RX_BATCH;
-            eth.link
-                .iface
-                .poll_egress(t, &mut phy, &mut eth.link.sockets);
-            eth.device.get_mut().reclaim_transmitted();
-            if let Some(h) = eth.dhcp {
-                dns = dhcp_event(&mut eth.link, h);
+            if let Some(eth) = net.eth.as_mut() {
+                let mut phy = VirtioPhy {
+                    device: &eth.device,
+                };
+                eth.link
+                    .iface
+                    .poll_egress(t, &mut phy, &mut eth.link.sockets);
+                eth.device.get_mut().reclaim_transmitted();
+                if let Some(h) = eth.dhcp {
+                    dns = dhcp_event(&mut eth.link, h);
+                }
             }
         }
+        net.maintain_listeners();
         net.reap_closed();
         let mut next = net.lo.iface.poll_at(t, &net.lo.sockets);
         if let Some(eth) = net.eth.as_mut() {
@@ -448,6 +501,126 @@ fn notify_watchers() {
 }
 
 impl Net {
+    pub fn add_listener(&mut self, addr: Option<IpAddress>, port: u16, backlog: usize) -> u64 {
+        let id = self.next_listener;
+        self.next_listener += 1;
+        self.listeners.insert(
+            id,
+            Listener {
+                addr,
+                port,
+                backlog,
+                listening: Vec::new(),
+                pending: Vec::new(),
+                ready: VecDeque::new(),
+            },
+        );
+        self.maintain_listener(id);
+        id
+    }
+
+    pub fn set_backlog(&mut self, id: u64, backlog: usize) {
+        if let Some(l) = self.listeners.get_mut(&id) {
+            l.backlog = backlog;
+        }
+        self.maintain_listener(id);
+    }
+
+    pub fn ready_connections(&mut self, id: u64) -> usize {
+        self.listeners.get(&id).map_or(0, |l| l.ready.len())
+    }
+
+    /// The next established connection (its handle is the caller's from now on).
+    pub fn take_connection(&mut self, id: u64) -> Option<(Link, SocketHandle)> {
+        let c = self.listeners.get_mut(&id)?.ready.pop_front()?;
+        // A place freed in the backlog.
+        self.maintain_listener(id);
+        Some(c)
+    }
+
+    pub fn remove_listener(&mut self, id: u64) {
+        let Some(l) = self.listeners.remove(&id) else {
+            return;
+        };
+        for (link, h) in l.listening.into_iter().chain(l.pending).chain(l.ready) {
+            if let Some(iface) = self.link(link) {
+                iface.sockets.get_mut::<tcp::Socket>(h).abort();
+                self.reap_later(link, h);
+            }
+        }
+    }
+
+    fn maintain_listeners(&mut self) {
+        let ids: Vec<u64> = self.listeners.keys().copied().collect();
+        for id in ids {
+            self.maintain_listener(id);
+        }
+    }
+
+    /// Move connections that arrived on the listening sockets to the pending list and listen
+    /// anew (within the backlog); move established ones to the accept queue.
+    fn maintain_listener(&mut self, id: u64) {
+        let Some(mut l) = self.listeners.remove(&id) else {
+            return;
+        };
+        let mut i = 0;
+        while i < l.listening.len() {
+            let (link, h) = l.listening[i];
+            let listening = self
+                .link(link)
+                .is_none_or(|f| f.sockets.get::<tcp::Socket>(h).state() == tcp::State::Listen);
+            if listening {
+                i += 1;
+            } else {
+                l.pending.push((link, h));
+                l.listening.swap_remove(i);
+            }
+        }
+        let mut j = 0;
+        while j < l.pending.len() {
+            let (link, h) = l.pending[j];
+            let state = self
+                .link(link)
+                .map(|f| f.sockets.get::<tcp::Socket>(h).state());
+            match state {
+                Some(tcp::State::SynReceived) => j += 1,
+                Some(tcp::State::Closed | tcp::State::TimeWait) | None => {
+                    if let Some(f) = self.link(link) {
+                        f.sockets.remove(h);
+                    }
+                    l.pending.swap_remove(j);
+                }
+                Some(_) => {
+                    l.ready.push_back((link, h));
+                    l.pending.swap_remove(j);
+                }
+            }
+        }
+        let links = match l.addr {
+            Some(a) => [Some(link_for(a)), None],
+            None => [Some(Link::Loopback), Some(Link::Ethernet)],
+        };
+        for link in links.into_iter().flatten() {
+            if l.listening.iter().any(|(k, _)| *k == link)
+                || l.pending.len() + l.ready.len() >= l.backlog
+            {
+                continue;
+            }
+            let Some(iface) = self.link(link) else {
+                continue;
+            };
+            let mut s = new_tcp_socket();
+            let ep = smoltcp::wire::IpListenEndpoint {
+                addr: l.addr,
+                port: l.port,
+            };
+            if s.listen(ep).is_ok() {
+                l.listening.push((link, iface.sockets.add(s)));
+            }
+        }
+        self.listeners.insert(id, l);
+    }
+
     /// Remove `h` once its connection is over.
     pub fn reap_later(&mut self, link: Link, h: SocketHandle) {
         self.closing.push((link, h));

@@ -1,0 +1,173 @@
+//! Host-driven network tests: a guest echo server (tests/programs/inet.c `serve`) booted with
+//! `--net user --forward tcp:127.0.0.1:PORT:5000`, and a checksummed transfer each way from the
+//! host. Only 127.0.0.1 is ever contacted (QEMU's forward); every wait is bounded.
+
+use ferrite_guest_tests::{Program, Target, build, ferrite};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const INET: Program = Program::c("inet", "inet.c");
+const GUEST_PORT: u16 = 5000;
+
+/// The byte at offset `i` of the stream (the same pattern as inet.c's).
+fn pattern(i: usize) -> u8 {
+    (i.wrapping_mul(131).wrapping_add(i >> 9)) as u8
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port on 127.0.0.1")
+}
+
+struct Guest {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Guest {
+    fn boot(machine: &str, bytes: usize, port: u16) -> Guest {
+        let image = build(&INET, Target::Image).expect("building inet.c");
+        let mut child = ferrite()
+            .arg("run")
+            .arg(&image)
+            .args(["--accel", "tcg", "--timeout", "300", "--machine", machine])
+            .args(["--net", "user", "--forward"])
+            .arg(format!("tcp:127.0.0.1:{port}:{GUEST_PORT}"))
+            .arg("--")
+            .args(["serve", &GUEST_PORT.to_string(), &bytes.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("cannot run ferrite");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Guest {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Wait (bounded) for a console line containing `text`.
+    fn wait_for(&mut self, text: &str, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(text) {
+                        return line;
+                    }
+                }
+                Err(_) => {
+                    let _ = self.child.kill();
+                    panic!(
+                        "no `{text}` from the guest; its output:\n{}",
+                        self.seen.join("\n")
+                    );
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Guest {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Send `bytes` to the guest and read them back, both checked; returns (send, receive) times.
+fn transfer(machine: &str, bytes: usize) -> (Duration, Duration) {
+    let port = free_port();
+    let mut guest = Guest::boot(machine, bytes, port);
+    guest.wait_for("listening on", Duration::from_secs(120));
+    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the forward");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .unwrap();
+    let start = Instant::now();
+    let mut writer = stream.try_clone().unwrap();
+    let sender = std::thread::spawn(move || {
+        let mut sum: u32 = 0;
+        let mut chunk = vec![0u8; 64 * 1024];
+        let mut sent = 0;
+        while sent < bytes {
+            let n = chunk.len().min(bytes - sent);
+            for (k, b) in chunk[..n].iter_mut().enumerate() {
+                *b = pattern(sent + k);
+                sum = sum.wrapping_mul(31).wrapping_add(*b as u32);
+            }
+            writer.write_all(&chunk[..n]).expect("sending to the guest");
+            sent += n;
+        }
+        sum
+    });
+    let sum = sender.join().unwrap();
+    let line = guest.wait_for("received", Duration::from_secs(240));
+    let sent_time = start.elapsed();
+    assert_eq!(
+        line,
+        format!("received {bytes} bytes, checksum {sum:08x}"),
+        "the guest got other bytes than were sent"
+    );
+    let start = Instant::now();
+    let mut reader = stream;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut got = 0;
+    while got < bytes {
+        let n = reader.read(&mut buf).expect("receiving from the guest");
+        assert!(n > 0, "the guest closed after {got} of {bytes} bytes");
+        for (k, b) in buf[..n].iter().enumerate() {
+            assert_eq!(
+                *b,
+                pattern(got + k),
+                "byte {} from the guest differs",
+                got + k
+            );
+        }
+        got += n;
+    }
+    let received_time = start.elapsed();
+    let _ = reader.shutdown(Shutdown::Both);
+    guest.wait_for(&format!("sent {bytes} bytes"), Duration::from_secs(60));
+    let status = guest.child.wait().expect("waiting for ferrite");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "guest output:\n{}",
+        guest.seen.join("\n")
+    );
+    eprintln!(
+        "{machine}: {bytes} bytes host->guest in {sent_time:?}, guest->host in {received_time:?}"
+    );
+    (sent_time, received_time)
+}
+
+/// microvm (virtio-mmio, I/O APIC interrupt): 64 MiB each way.
+#[test]
+fn forward_64mib_each_way_microvm() {
+    transfer("microvm", 64 << 20);
+}
+
+/// q35 (virtio-pci, MSI-X): 64 MiB each way.
+#[test]
+fn forward_64mib_each_way_q35() {
+    transfer("q35", 64 << 20);
+}
