@@ -491,6 +491,20 @@ static void errors_mode(void)
     vl = (socklen_t)-1;
     CHECK_ERR(getsockopt(c, SOL_SOCKET, SO_TYPE, &v, &vl), EINVAL);
     CHECK_ERR(setsockopt(c, SOL_SOCKET, SO_TYPE, &v, sizeof v), ENOPROTOOPT);
+    /* Bad buffers: EFAULT, and the data stays. */
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    CHECK(write(sv[0], "keep", 4) == 4);
+    CHECK_ERR(recv(sv[1], (void *)1, 4, 0), EFAULT);
+    CHECK_ERR(send(sv[0], (void *)1, 4, 0), EFAULT);
+    plen = sizeof p;
+    CHECK_ERR(getsockname(sv[0], (struct sockaddr *)1, &plen), EFAULT);
+    CHECK_ERR(getsockname(sv[0], (struct sockaddr *)&p, (socklen_t *)1), EFAULT);
+    vl = sizeof v;
+    CHECK_ERR(getsockopt(sv[0], SOL_SOCKET, SO_TYPE, (void *)1, &vl), EFAULT);
+    CHECK_ERR(setsockopt(sv[0], SOL_SOCKET, SO_KEEPALIVE, (void *)1, sizeof v), EFAULT);
+    CHECK(read(sv[1], buf, sizeof buf) == 4);
+    close(sv[0]);
+    close(sv[1]);
     /* A socket inode cannot be opened. */
     struct stat st;
     CHECK(stat(a.sun_path, &st) == 0);
