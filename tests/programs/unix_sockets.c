@@ -1119,11 +1119,12 @@ static void close_mode(void)
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
     CHECK(write(sv[1], "unread", 6) == 6);
     close(sv[0]);
+    printf("peer closed with data unread: poll %#x, ", poll_events(sv[1]));
     errno = 0;
     ssize_t n = read(sv[1], buf, sizeof buf);
-    printf("peer closed with data unread: %zd %s", n, n < 0 ? strerror(errno) : "");
+    printf("read %zd %s", n, n < 0 ? strerror(errno) : "");
     n = read(sv[1], buf, sizeof buf);
-    printf(", then %zd\n", n);
+    printf(", then %zd, poll %#x\n", n, poll_events(sv[1]));
     close(sv[1]);
     /* Shutting the read side makes the peer's writes EPIPE; data sent before stays readable. */
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
