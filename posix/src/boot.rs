@@ -160,6 +160,7 @@ fn start_network(line: &cmdline::CommandLine, acpi: bool) {
             kprintln!("net: no route for the device's interrupt (GSI {gsi})");
         }
     }
+    crate::net::stack::wait_for_address();
 }
 
 /// Route the UART's IRQ 4 to the boot CPU so console readers sleep instead of polling.

@@ -215,6 +215,35 @@ static void tcp_details(void) {
     printf("tcp details: done\n");
 }
 
+/* ---- a peer's reset: ECONNRESET, then EPIPE, and the service carries on ---- */
+
+static void reset(void) {
+    signal(SIGPIPE, SIG_IGN);
+    int lfd = listener4(1);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = loopback4(port_of(lfd));
+    CHECK(connect(c, (struct sockaddr *)&a, sizeof a) == 0);
+    int s = accept(lfd, NULL, NULL);
+    CHECK(s >= 0);
+    CHECK(write(c, "data", 4) == 4);
+    struct pollfd p = {.fd = s, .events = POLLIN};
+    CHECK(poll(&p, 1, 5000) == 1);
+    /* Closing with unread data (or SO_LINGER 0) sends a reset. */
+    struct linger lg = {1, 0};
+    CHECK(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) == 0);
+    close(s);
+    p.fd = c;
+    p.events = POLLIN;
+    CHECK(poll(&p, 1, 5000) == 1 && (p.revents & (POLLERR | POLLHUP | POLLIN)));
+    char buf[8];
+    ssize_t n = read(c, buf, sizeof buf);
+    printf("read after reset: %zd %s\n", n, n < 0 ? strerror(errno) : "");
+    n = write(c, "x", 1);
+    printf("write after reset: %zd %s\n", n, n < 0 ? strerror(errno) : "");
+    close(c);
+    close(lfd);
+}
+
 /* ---- connect to a closed port ---- */
 
 static void refused(void) {
@@ -394,6 +423,12 @@ static int serve(unsigned short port, size_t bytes) {
     a.sin_port = htons(port);
     CHECK(bind(lfd, (struct sockaddr *)&a, sizeof a) == 0);
     CHECK(listen(lfd, 1) == 0);
+    FILE *resolv = fopen("/etc/resolv.conf", "r");
+    char line[128];
+    if (resolv && fgets(line, sizeof line, resolv))
+        printf("resolv.conf: %s", line);
+    if (resolv)
+        fclose(resolv);
     printf("listening on %u\n", port);
     fflush(stdout);
     int fd = accept(lfd, NULL, NULL);
@@ -433,6 +468,8 @@ int main(int argc, char **argv) {
         tcp_echo();
     else if (!strcmp(mode, "tcp_details"))
         tcp_details();
+    else if (!strcmp(mode, "reset"))
+        reset();
     else if (!strcmp(mode, "refused"))
         refused();
     else if (!strcmp(mode, "nonblocking_connect"))

@@ -308,6 +308,7 @@ guest_cases! {
     inet_tcp_echo_between_threads: case(INET).args(&["tcp_echo"]);
     inet_tcp_names_eof_epipe_options: case(INET).args(&["tcp_details"]);
     inet_connect_to_closed_port_refused: case(INET).args(&["refused"]);
+    inet_peer_reset_econnreset_epipe: case(INET).args(&["reset"]);
     inet_nonblocking_connect: case(INET).args(&["nonblocking_connect"]);
     inet_udp_echo_boundaries_trunc: case(INET).args(&["udp_echo"]);
     inet_ipv6_loopback: case(INET).args(&["ipv6"]);
@@ -341,6 +342,8 @@ guest_cases! {
 // service's runs natively, so syscall entry/exit and fault paths behave differently).
 boot_cases!(kvm, Kvm:
     args_words,
+    unix_server_in_tmp_with_client_threads,
+    unix_poll_epoll_readiness,
     rootfs_files_links_modes_times,
     proc_self_maps,
     dev_null_zero_full_random,

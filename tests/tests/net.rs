@@ -31,12 +31,13 @@ struct Guest {
 }
 
 impl Guest {
-    fn boot(machine: &str, bytes: usize, port: u16) -> Guest {
+    fn boot(machine: &str, bytes: usize, port: u16, append: &str) -> Guest {
         let image = build(&INET, Target::Image).expect("building inet.c");
         let mut child = ferrite()
             .arg("run")
             .arg(&image)
             .args(["--accel", "tcg", "--timeout", "300", "--machine", machine])
+            .args(["--append", append])
             .args(["--net", "user", "--forward"])
             .arg(format!("tcp:127.0.0.1:{port}:{GUEST_PORT}"))
             .arg("--")
@@ -94,9 +95,9 @@ impl Drop for Guest {
 }
 
 /// Send `bytes` to the guest and read them back, both checked; returns (send, receive) times.
-fn transfer(machine: &str, bytes: usize) -> (Duration, Duration) {
+fn transfer(machine: &str, bytes: usize, append: &str) -> Guest {
     let port = free_port();
-    let mut guest = Guest::boot(machine, bytes, port);
+    let mut guest = Guest::boot(machine, bytes, port, append);
     guest.wait_for("listening on", Duration::from_secs(120));
     let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the forward");
     stream
@@ -157,17 +158,43 @@ fn transfer(machine: &str, bytes: usize) -> (Duration, Duration) {
     eprintln!(
         "{machine}: {bytes} bytes host->guest in {sent_time:?}, guest->host in {received_time:?}"
     );
-    (sent_time, received_time)
+    guest
 }
 
 /// microvm (virtio-mmio, I/O APIC interrupt): 64 MiB each way.
 #[test]
 fn forward_64mib_each_way_microvm() {
-    transfer("microvm", 64 << 20);
+    let guest = transfer("microvm", 64 << 20, "");
+    // DHCP's DNS server (QEMU's) in /etc/resolv.conf.
+    assert!(
+        guest
+            .seen
+            .iter()
+            .any(|l| l == "resolv.conf: nameserver 10.0.2.3"),
+        "{:?}",
+        guest.seen
+    );
+}
+
+/// Static configuration from the command line instead of DHCP (the DNS address only ends up
+/// in /etc/resolv.conf: nothing is sent to it).
+#[test]
+fn forward_with_static_address_microvm() {
+    let guest = transfer(
+        "microvm",
+        1 << 20,
+        "ferrite.ip=10.0.2.15/24 ferrite.gw=10.0.2.2 ferrite.dns=10.0.2.4",
+    );
+    assert!(
+        guest
+            .seen
+            .iter()
+            .any(|l| l == "resolv.conf: nameserver 10.0.2.4")
+    );
 }
 
 /// q35 (virtio-pci, MSI-X): 64 MiB each way.
 #[test]
 fn forward_64mib_each_way_q35() {
-    transfer("q35", 64 << 20);
+    transfer("q35", 64 << 20, "");
 }

@@ -51,6 +51,7 @@ fn create_v6(kind: u32, protocol: u32) -> Result<Arc<dyn Socket>, Errno> {
 }
 
 fn create(domain: u32, kind: u32, protocol: u32) -> Result<Arc<dyn Socket>, Errno> {
+    stack::apply_lease();
     let tcp = match (kind, protocol) {
         (abi::SOCK_STREAM, 0) | (abi::SOCK_STREAM, abi::IPPROTO_TCP) => true,
         (abi::SOCK_DGRAM, 0) | (abi::SOCK_DGRAM, abi::IPPROTO_UDP) => false,

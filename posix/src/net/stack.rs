@@ -333,6 +333,49 @@ pub fn init(config: StaticConfig, vector: u8, apic_id: u32, acpi: bool, log: boo
     gsi
 }
 
+/// DNS servers from a DHCP lease not yet written to /etc/resolv.conf.
+static PENDING_DNS: IrqMutex<Option<Vec<Ipv4Address>>> = IrqMutex::new(None);
+/// Whether the Ethernet interface has an IPv4 address (static or leased).
+static CONFIGURED: AtomicBool = AtomicBool::new(false);
+
+/// Write the DNS servers of a new lease to /etc/resolv.conf. Called from threads only (the
+/// boot thread, socket creation): the file system may sleep.
+pub fn apply_lease() {
+    let pending = PENDING_DNS.lock().take();
+    if let Some(servers) = pending
+        && !servers.is_empty()
+    {
+        write_resolv_conf(&servers);
+    }
+}
+
+/// Longest the boot waits for a DHCP lease, so the service starts with its address and
+/// resolv.conf (as Linux's `ip=dhcp` does).
+const DHCP_BOOT_WAIT_NS: u64 = 3_000_000_000;
+
+/// At boot, on the boot thread: wait (bounded) for DHCP when it is in use.
+pub fn wait_for_address() {
+    let dhcp = NET
+        .lock()
+        .as_ref()
+        .is_some_and(|n| n.eth.as_ref().is_some_and(|e| e.dhcp.is_some()));
+    if !dhcp {
+        return;
+    }
+    let start = ferrite_smp::sched::now_tsc();
+    let limit = ferrite_smp::sched::ns_to_tsc(DHCP_BOOT_WAIT_NS);
+    while !CONFIGURED.load(Ordering::Acquire) {
+        let now = ferrite_smp::sched::now_tsc();
+        if now - start > limit {
+            log!("net: no DHCP lease yet; the service starts without an IPv4 address");
+            break;
+        }
+        ferrite_smp::timer::sleep_until(now + ferrite_smp::sched::ns_to_tsc(2_000_000));
+        poll();
+    }
+    apply_lease();
+}
+
 fn write_resolv_conf(servers: &[Ipv4Address]) {
     let mut text = String::new();
     for s in servers {
@@ -462,7 +505,8 @@ pub fn poll() {
         if more { Some(t) } else { next }
     };
     if let Some(servers) = dns {
-        write_resolv_conf(&servers);
+        // Written later from a thread (this may be an interrupt): see `apply_lease`.
+        *PENDING_DNS.lock() = Some(servers);
     }
     if let Some(at) = next {
         arm_timer(at);
@@ -475,6 +519,7 @@ fn dhcp_event(link: &mut Iface, h: SocketHandle) -> Option<Vec<Ipv4Address>> {
     match event {
         dhcpv4::Event::Configured(c) => {
             log!("net: DHCP address {}", c.address);
+            CONFIGURED.store(true, Ordering::Release);
             link.iface.update_ip_addrs(|a| {
                 a.retain(|c| !matches!(c, IpCidr::Ipv4(_)));
                 let _ = a.push(IpCidr::Ipv4(c.address));
@@ -485,6 +530,7 @@ fn dhcp_event(link: &mut Iface, h: SocketHandle) -> Option<Vec<Ipv4Address>> {
             Some(c.dns_servers.iter().copied().collect())
         }
         dhcpv4::Event::Deconfigured => {
+            CONFIGURED.store(false, Ordering::Release);
             link.iface
                 .update_ip_addrs(|a| a.retain(|c| !matches!(c, IpCidr::Ipv4(_))));
             link.iface.routes_mut().remove_default_ipv4_route();
