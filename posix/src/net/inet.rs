@@ -305,6 +305,20 @@ impl InetSocket {
         Some(st)
     }
 
+    /// smoltcp's keep-alive for the options: with SO_KEEPALIVE, a probe after TCP_KEEPIDLE
+    /// seconds of silence (smoltcp repeats it at that interval; TCP_KEEPINTVL and TCP_KEEPCNT
+    /// are kept for getsockopt only).
+    fn keep_alive(&self, inner: &Inner) -> Option<smoltcp::time::Duration> {
+        self.common.switch(abi::SO_KEEPALIVE).then(|| {
+            let idle = if inner.keepidle == 0 {
+                7200
+            } else {
+                inner.keepidle
+            };
+            smoltcp::time::Duration::from_secs(idle as u64)
+        })
+    }
+
     /// The listener's id in the stack (None: not listening).
     fn listener_id(&self) -> Option<u64> {
         self.inner.lock().listener
@@ -393,6 +407,7 @@ impl InetSocket {
                 let iface = net.link(link).ok_or(Errno::ENETUNREACH)?;
                 let mut s = stack::new_tcp_socket();
                 s.set_nagle_enabled(!nodelay);
+                s.set_keep_alive(self.keep_alive(&inner));
                 s.connect(iface.iface.context(), remote, local)
                     .map_err(|e| match e {
                         tcp::ConnectError::Unaddressable => Errno::ENETUNREACH,
@@ -946,13 +961,19 @@ impl Socket for InetSocket {
             tcp_of(net, link, h).map(|s| (s.local_endpoint(), s.remote_endpoint()))
         })?
         .unwrap_or((None, None));
-        let (nodelay, port) = {
+        let (nodelay, port, keep_alive, keep) = {
             let inner = self.inner.lock();
-            (inner.nodelay, inner.port)
+            (
+                inner.nodelay,
+                inner.port,
+                self.keep_alive(&inner),
+                (inner.keepidle, inner.keepintvl, inner.keepcnt),
+            )
         };
         let _ = with_net(|net| {
             if let Some(s) = tcp_of(net, link, h) {
                 s.set_nagle_enabled(!nodelay);
+                s.set_keep_alive(keep_alive);
             }
             // The accepted socket shares the port (released when it closes).
             net.claim_port(true, port, true);
@@ -966,6 +987,9 @@ impl Socket for InetSocket {
             handle: Some(h),
             was_connected: true,
             nodelay,
+            keepidle: keep.0,
+            keepintvl: keep.1,
+            keepcnt: keep.2,
             ..Default::default()
         };
         let s = InetSocket::new(
@@ -1098,6 +1122,10 @@ impl Socket for InetSocket {
                     abi::TCP_KEEPIDLE => inner.keepidle = v as u32,
                     abi::TCP_KEEPINTVL => inner.keepintvl = v as u32,
                     _ => inner.keepcnt = v as u32,
+                }
+                if let (Some(link), Some(h)) = (inner.link, inner.handle) {
+                    let k = self.keep_alive(&inner);
+                    let _ = with_net(|net| tcp_of(net, link, h).map(|s| s.set_keep_alive(k)));
                 }
                 Ok(())
             }

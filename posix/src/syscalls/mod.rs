@@ -81,7 +81,7 @@ entries! {
     38 setitimer => itimer::sys_setitimer, "ITIMER_REAL only (EINVAL for the CPU-time timers)";
     39 getpid => info::sys_getpid, "";
     40 sendfile => files::sys_sendfile, "copies through a kernel buffer";
-    41 socket => net::sys_socket, "the families registered in net::FAMILIES (AF_UNIX: stream, datagram, seqpacket); others EAFNOSUPPORT";
+    41 socket => net::sys_socket, "the families registered in net::FAMILIES (AF_UNIX: stream, datagram, seqpacket; AF_INET/AF_INET6: TCP and UDP over smoltcp, no raw sockets); others EAFNOSUPPORT";
     42 connect => net::sys_connect, "";
     43 accept => net::sys_accept, "";
     44 sendto => net::sys_sendto, "AF_UNIX: MSG_OOB is EOPNOTSUPP (Linux 5.15+ sends out-of-band data)";
@@ -90,11 +90,11 @@ entries! {
     47 recvmsg => net::sys_recvmsg, "SCM_RIGHTS; SCM_CREDENTIALS with SO_PASSCRED (always this process: the one that sends)";
     48 shutdown => net::sys_shutdown, "";
     49 bind => net::sys_bind, "";
-    50 listen => net::sys_listen, "";
+    50 listen => net::sys_listen, "AF_INET/AF_INET6: the backlog counts handshakes under way and connections not yet accepted; past it a SYN is answered with a reset (Linux drops it)";
     51 getsockname => net::sys_getsockname, "";
     52 getpeername => net::sys_getpeername, "";
     53 socketpair => net::sys_socketpair, "AF_UNIX only (as Linux)";
-    54 setsockopt => net::sys_setsockopt, "";
+    54 setsockopt => net::sys_setsockopt, "AF_INET/AF_INET6: TCP_NODELAY; SO_KEEPALIVE probes every TCP_KEEPIDLE seconds (TCP_KEEPINTVL/TCP_KEEPCNT only stored); IPV6_V6ONLY stored, not enforced (a :: socket is dual-stack); SO_SNDBUF/SO_RCVBUF do not resize the stack's 128 KiB TCP buffers";
     55 getsockopt => net::sys_getsockopt, "";
     56 clone => process::sys_clone, "threads only (pthread_create's flags); new processes: ENOSYS";
     60 exit => process::sys_exit, "";
