@@ -342,7 +342,6 @@ guest_cases! {
 // service's runs natively, so syscall entry/exit and fault paths behave differently).
 boot_cases!(kvm, Kvm:
     args_words,
-    unix_server_in_tmp_with_client_threads,
     unix_poll_epoll_readiness,
     rootfs_files_links_modes_times,
     proc_self_maps,
