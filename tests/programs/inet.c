@@ -13,6 +13,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <time.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -213,6 +215,125 @@ static void tcp_details(void) {
     close(d);
     close(lfd);
     printf("tcp details: done\n");
+}
+
+/* ---- an epoll server: non-blocking accept4, level- and edge-triggered readiness ---- */
+
+#define EPOLL_CLIENTS 8
+#define EPOLL_ROUNDS 50
+
+static void *epoll_client(void *p) {
+    struct client_arg *arg = p;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = loopback4(arg->port);
+    CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    int ok = 1;
+    for (int r = 0; r < EPOLL_ROUNDS; r++) {
+        char msg[32], back[32];
+        int n = snprintf(msg, sizeof msg, "round %d", r);
+        CHECK(write(fd, msg, (size_t)n) == n);
+        ssize_t got = 0;
+        while (got < n) {
+            ssize_t k = read(fd, back + got, sizeof back - (size_t)got);
+            if (k <= 0)
+                break;
+            got += k;
+        }
+        ok &= got == n && memcmp(msg, back, (size_t)n) == 0;
+    }
+    close(fd);
+    arg->ok = ok;
+    return NULL;
+}
+
+static void epoll_server(void) {
+    int lfd = listener4(EPOLL_CLIENTS);
+    fcntl(lfd, F_SETFL, O_NONBLOCK);
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = lfd};
+    CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) == 0);
+    /* Nothing to accept yet. */
+    CHECK(accept4(lfd, NULL, NULL, SOCK_NONBLOCK) == -1 && errno == EAGAIN);
+    pthread_t t[EPOLL_CLIENTS];
+    struct client_arg args[EPOLL_CLIENTS];
+    for (int i = 0; i < EPOLL_CLIENTS; i++) {
+        args[i].port = port_of(lfd);
+        args[i].ok = 0;
+        CHECK(pthread_create(&t[i], NULL, epoll_client, &args[i]) == 0);
+    }
+    int accepted = 0, closed = 0, nonblocking = 0;
+    while (closed < EPOLL_CLIENTS) {
+        struct epoll_event evs[16];
+        int n = epoll_wait(ep, evs, 16, 10000);
+        CHECK(n > 0);
+        if (n <= 0)
+            break;
+        for (int i = 0; i < n; i++) {
+            int fd = evs[i].data.fd;
+            if (fd == lfd) {
+                int c;
+                while ((c = accept4(lfd, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+                    accepted++;
+                    nonblocking += (fcntl(c, F_GETFL) & O_NONBLOCK) != 0;
+                    /* Odd ones edge-triggered: read until EAGAIN. */
+                    struct epoll_event cev = {.events = EPOLLIN | EPOLLRDHUP |
+                                                        (accepted % 2 ? EPOLLET : 0),
+                                              .data.fd = c};
+                    CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev) == 0);
+                }
+                CHECK(errno == EAGAIN);
+                continue;
+            }
+            char buf[256];
+            for (;;) {
+                ssize_t k = read(fd, buf, sizeof buf);
+                if (k > 0) {
+                    CHECK(write(fd, buf, (size_t)k) == k);
+                    continue;
+                }
+                if (k == 0) {
+                    epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+                    close(fd);
+                    closed++;
+                } else {
+                    CHECK(errno == EAGAIN);
+                }
+                break;
+            }
+        }
+    }
+    int ok = 0;
+    for (int i = 0; i < EPOLL_CLIENTS; i++) {
+        pthread_join(t[i], NULL);
+        ok += args[i].ok;
+    }
+    close(ep);
+    close(lfd);
+    printf("epoll server: %d accepted (%d non-blocking), %d clients x %d rounds intact\n",
+           accepted, nonblocking, ok, EPOLL_ROUNDS);
+}
+
+/* ---- SO_RCVTIMEO on a TCP socket ---- */
+
+static void rcvtimeo(void) {
+    int lfd = listener4(1);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = loopback4(port_of(lfd));
+    CHECK(connect(c, (struct sockaddr *)&a, sizeof a) == 0);
+    int s = accept(lfd, NULL, NULL);
+    struct timeval tv = {0, 200000};
+    CHECK(setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0);
+    char buf[4];
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ssize_t n = read(c, buf, sizeof buf);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    printf("read with SO_RCVTIMEO: %zd %s\n", n, n < 0 ? strerror(errno) : "");
+    CHECKF(ms >= 190 && ms < 5000, "waited %ld ms", ms);
+    close(s);
+    close(c);
+    close(lfd);
 }
 
 /* ---- a peer's reset: ECONNRESET, then EPIPE, and the service carries on ---- */
@@ -468,6 +589,10 @@ int main(int argc, char **argv) {
         tcp_echo();
     else if (!strcmp(mode, "tcp_details"))
         tcp_details();
+    else if (!strcmp(mode, "epoll_server"))
+        epoll_server();
+    else if (!strcmp(mode, "rcvtimeo"))
+        rcvtimeo();
     else if (!strcmp(mode, "reset"))
         reset();
     else if (!strcmp(mode, "refused"))

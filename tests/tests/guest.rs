@@ -309,6 +309,8 @@ guest_cases! {
     inet_tcp_names_eof_epipe_options: case(INET).args(&["tcp_details"]);
     inet_connect_to_closed_port_refused: case(INET).args(&["refused"]);
     inet_peer_reset_econnreset_epipe: case(INET).args(&["reset"]);
+    inet_epoll_server_accept4_nonblocking: case(INET).args(&["epoll_server"]);
+    inet_so_rcvtimeo: case(INET).args(&["rcvtimeo"]);
     inet_nonblocking_connect: case(INET).args(&["nonblocking_connect"]);
     inet_udp_echo_boundaries_trunc: case(INET).args(&["udp_echo"]);
     inet_ipv6_loopback: case(INET).args(&["ipv6"]);
@@ -432,6 +434,7 @@ boot_cases!(tcg2, Tcg, cpus = 2:
     epoll_exclusive_wakes_one,
     // Sockets: loopback TCP between threads on 2 CPUs.
     inet_tcp_echo_between_threads,
+    inet_epoll_server_accept4_nonblocking,
     // Files: threads writing their own files and one shared file at once, and moving directories.
     fs_threads,
     fs_tree_threads_moving_directories,
