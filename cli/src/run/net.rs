@@ -130,7 +130,10 @@ mod tests {
             ]
         );
         let a = qemu_args(&Net::User, &[], Machine::Q35).unwrap();
-        assert_eq!(a[3], "virtio-net-pci,netdev=net0,disable-legacy=on,romfile=");
+        assert_eq!(
+            a[3],
+            "virtio-net-pci,netdev=net0,disable-legacy=on,romfile="
+        );
     }
 
     #[test]
