@@ -301,6 +301,40 @@ fn deliver_signals_on_return(frame: &mut InterruptFrame) {
 /// An NMI (QEMU's monitor command `nmi`, which `ferrite run --timeout` sends before giving up):
 /// print what every CPU and thread is doing, without taking locks that the interrupted code may
 /// hold, and carry on.
+/// The kernel call chain a CPU was in when the NMI came (who waits for what), on one line,
+/// written straight to the UART: no lock, no allocation.
+fn hang_backtrace(cpu: usize, frame: &InterruptFrame) {
+    use core::fmt::Write;
+    let mut pcs = [0u64; 12];
+    let regs = ferrite_libos::unwind::Registers {
+        rip: frame.rip,
+        rsp: frame.rsp,
+        rbp: frame.rbp,
+        rbx: frame.rbx,
+        r12: frame.r12,
+        r13: frame.r13,
+        r14: frame.r14,
+        r15: frame.r15,
+    };
+    let count = ferrite_libos::unwind::unwind(regs, &mut pcs);
+    let mut buf = [0u8; 1024];
+    let mut w = ferrite_libos::log::SliceWriter::new(&mut buf);
+    let _ = write!(w, "ferrite: CPU {cpu} called from:");
+    let symbols = ferrite_libos::symbols::image_symbols();
+    for &pc in pcs[..count].iter().skip(1) {
+        match symbols.as_ref().and_then(|s| s.lookup(pc - 1)) {
+            Some((name, offset)) => {
+                let _ = write!(w, " < {name}+{offset:#x}");
+            }
+            None => {
+                let _ = write!(w, " < {pc:#x}");
+            }
+        }
+    }
+    let _ = writeln!(w);
+    ferrite_libos::serial::write(w.as_bytes());
+}
+
 fn hang_report(frame: &InterruptFrame) {
     use core::fmt::Write;
     let cpu = ferrite_smp::sched::this_cpu();
@@ -316,6 +350,9 @@ fn hang_report(frame: &InterruptFrame) {
     ferrite_smp::sched::describe_cpu(cpu, &mut w);
     let _ = writeln!(w);
     ferrite_libos::serial::write(w.as_bytes());
+    if frame.cs & 3 == 0 {
+        hang_backtrace(cpu, frame);
+    }
     if cpu == 0 {
         let complete = ferrite_smp::thread::try_for_each(|t| {
             let mut buf = [0u8; 160];
