@@ -77,7 +77,7 @@ struct Listener {
 }
 
 /// smoltcp buffer size per TCP socket, each way.
-const TCP_BUFFER: usize = 128 * 1024;
+const TCP_BUFFER: usize = 64 * 1024;
 
 pub fn new_tcp_socket() -> tcp::Socket<'static> {
     let mut s = tcp::Socket::new(

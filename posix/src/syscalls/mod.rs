@@ -94,7 +94,7 @@ entries! {
     51 getsockname => net::sys_getsockname, "";
     52 getpeername => net::sys_getpeername, "";
     53 socketpair => net::sys_socketpair, "AF_UNIX only (as Linux)";
-    54 setsockopt => net::sys_setsockopt, "AF_INET/AF_INET6: TCP_NODELAY; SO_KEEPALIVE probes every TCP_KEEPIDLE seconds (TCP_KEEPINTVL/TCP_KEEPCNT only stored); IPV6_V6ONLY stored, not enforced (a :: socket is dual-stack); SO_SNDBUF/SO_RCVBUF do not resize the stack's 128 KiB TCP buffers";
+    54 setsockopt => net::sys_setsockopt, "AF_INET/AF_INET6: TCP_NODELAY; SO_KEEPALIVE probes every TCP_KEEPIDLE seconds (TCP_KEEPINTVL/TCP_KEEPCNT only stored); IPV6_V6ONLY stored, not enforced (a :: socket is dual-stack); SO_SNDBUF/SO_RCVBUF do not resize the stack's 64 KiB TCP buffers";
     55 getsockopt => net::sys_getsockopt, "";
     56 clone => process::sys_clone, "threads only (pthread_create's flags); new processes: ENOSYS";
     60 exit => process::sys_exit, "";
