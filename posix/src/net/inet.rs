@@ -336,9 +336,13 @@ impl InetSocket {
         let linger_zero = self.common.linger() == Some(0);
         let _ = with_net(|net| {
             for (link, h) in udp {
+                net.disown(link, h);
                 if let Some(iface) = net.link(link) {
                     iface.sockets.remove(h);
                 }
+            }
+            if let (Some(link), Some(h)) = (link, handle) {
+                net.disown(link, h);
             }
             if let (Some(link), Some(h)) = (link, handle)
                 && let Some(iface) = net.link(link)
@@ -416,6 +420,7 @@ impl InetSocket {
                 let h = iface.sockets.add(s);
                 inner.link = Some(link);
                 inner.handle = Some(h);
+                net.own(link, h, inner.watch, true);
                 inner.peer = Some(remote);
                 inner.phase = Phase::Connecting;
                 Ok(())
@@ -726,7 +731,9 @@ impl InetSocket {
                     port: inner.port,
                 })
                 .map_err(|_| Errno::EINVAL)?;
-                inner.udp.push((link, iface.sockets.add(s)));
+                let h = iface.sockets.add(s);
+                inner.udp.push((link, h));
+                net.own(link, h, inner.watch, false);
             }
             Ok(())
         })?
@@ -940,7 +947,10 @@ impl Socket for InetSocket {
                 with_net(|net| self.bind_locked(&mut inner, net, IpEndpoint::new(any, 0)))??;
             }
             let (addr, port) = (inner.local_addr, inner.port);
-            inner.listener = Some(with_net(|net| net.add_listener(addr, port, backlog))?);
+            let owner = inner.watch;
+            inner.listener = Some(with_net(|net| {
+                net.add_listener(owner, addr, port, backlog)
+            })?);
             inner.phase = Phase::Listening;
         }
         stack::poll();
@@ -999,6 +1009,8 @@ impl Socket for InetSocket {
             true,
             inner,
         );
+        let watcher = s.inner.lock().watch;
+        with_net(|net| net.own(link, h, watcher, true))?;
         Ok(s)
     }
 

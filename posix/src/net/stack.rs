@@ -61,13 +61,25 @@ pub struct Net {
     /// Accept queues of listening sockets, by id.
     listeners: BTreeMap<u64, Listener>,
     next_listener: u64,
+    /// Which socket (watcher id) owns each smoltcp socket, and the readiness signature it had
+    /// after the last poll: a poll tells only the owners whose signature changed.
+    owners: BTreeMap<(Link, SocketHandle), Owner>,
 }
 
 /// A listening socket's part in the stack: one smoltcp socket listening per interface (smoltcp
 /// has no accept queue), the connections whose handshake is under way and the established ones
 /// not yet accepted. Kept here so it can be brought up to date after every received packet:
 /// a SYN that takes the listening socket is followed by a new one before the next packet.
+struct Owner {
+    watcher: u64,
+    tcp: bool,
+    last: u32,
+}
+
 struct Listener {
+    /// The listening socket's watcher id, and the accept queue length it last heard of.
+    owner: u64,
+    reported: usize,
     addr: Option<IpAddress>,
     port: u16,
     backlog: usize,
@@ -327,6 +339,7 @@ pub fn init(config: StaticConfig, vector: u8, apic_id: u32, acpi: bool, log: boo
         closing: Vec::new(),
         listeners: BTreeMap::new(),
         next_listener: 1,
+        owners: BTreeMap::new(),
     });
     STARTED.store(true, Ordering::Release);
     poll();
@@ -431,6 +444,7 @@ pub fn poll() {
         return;
     }
     let mut dns = None;
+    let changed;
     let next = {
         let mut guard = NET.lock();
         let Some(net) = guard.as_mut() else { return };
@@ -502,6 +516,7 @@ pub fn poll() {
                 (a, b) => a.or(b),
             };
         }
+        changed = net.changed_owners();
         if more { Some(t) } else { next }
     };
     if let Some(servers) = dns {
@@ -511,7 +526,7 @@ pub fn poll() {
     if let Some(at) = next {
         arm_timer(at);
     }
-    notify_watchers();
+    notify_watchers(&changed);
 }
 
 fn dhcp_event(link: &mut Iface, h: SocketHandle) -> Option<Vec<Ipv4Address>> {
@@ -539,20 +554,96 @@ fn dhcp_event(link: &mut Iface, h: SocketHandle) -> Option<Vec<Ipv4Address>> {
     }
 }
 
-fn notify_watchers() {
-    let list: Vec<Arc<dyn Watcher>> = WATCHERS.lock().values().filter_map(Weak::upgrade).collect();
+/// What a socket's readiness depends on in smoltcp, in one word (a change means: look again).
+fn signature(set: &SocketSet<'static>, h: SocketHandle, tcp: bool) -> u32 {
+    if tcp {
+        let t = set.get::<tcp::Socket>(h);
+        (t.state() as u32)
+            | ((t.recv_queue() > 0) as u32) << 8
+            | (t.can_send() as u32) << 9
+            | (t.may_recv() as u32) << 10
+            | (t.may_send() as u32) << 11
+    } else {
+        let u = set.get::<smoltcp::socket::udp::Socket>(h);
+        0x1000 | (u.can_recv() as u32) | (u.can_send() as u32) << 1
+    }
+}
+
+fn notify_watchers(ids: &[u64]) {
+    if ids.is_empty() {
+        return;
+    }
+    let list: Vec<Arc<dyn Watcher>> = {
+        let watchers = WATCHERS.lock();
+        ids.iter()
+            .filter_map(|id| watchers.get(id).and_then(Weak::upgrade))
+            .collect()
+    };
     for w in list {
         w.refresh();
     }
 }
 
 impl Net {
-    pub fn add_listener(&mut self, addr: Option<IpAddress>, port: u16, backlog: usize) -> u64 {
+    /// Record that the socket with watcher id `owner` uses smoltcp socket `h`.
+    pub fn own(&mut self, link: Link, h: SocketHandle, watcher: u64, tcp: bool) {
+        self.owners.insert(
+            (link, h),
+            Owner {
+                watcher,
+                tcp,
+                last: u32::MAX,
+            },
+        );
+    }
+
+    pub fn disown(&mut self, link: Link, h: SocketHandle) {
+        self.owners.remove(&(link, h));
+    }
+
+    /// The owners whose smoltcp sockets or accept queues changed since the last look.
+    fn changed_owners(&mut self) -> Vec<u64> {
+        let mut changed = Vec::new();
+        let Net {
+            lo, eth, owners, ..
+        } = self;
+        for (&(link, h), owner) in owners.iter_mut() {
+            let set = match link {
+                Link::Loopback => &lo.sockets,
+                Link::Ethernet => match eth.as_ref() {
+                    Some(e) => &e.link.sockets,
+                    None => continue,
+                },
+            };
+            let sig = signature(set, h, owner.tcp);
+            if sig != owner.last {
+                owner.last = sig;
+                changed.push(owner.watcher);
+            }
+        }
+        for l in self.listeners.values_mut() {
+            if l.ready.len() != l.reported {
+                l.reported = l.ready.len();
+                changed.push(l.owner);
+            }
+        }
+        changed
+    }
+
+    pub fn add_listener(
+        &mut self,
+        owner: u64,
+        addr: Option<IpAddress>,
+        port: u16,
+        backlog: usize,
+    ) -> u64 {
         let id = self.next_listener;
         self.next_listener += 1;
         self.listeners.insert(
             id,
             Listener {
+                owner,
+                reported: 0,
                 addr,
                 port,
                 backlog,
@@ -683,6 +774,7 @@ impl Net {
                 )
             });
             if done {
+                self.owners.remove(&(link, h));
                 if let Some(iface) = self.link(link) {
                     iface.sockets.remove(h);
                 }
