@@ -187,6 +187,9 @@ static void partial(void)
     EXPECT("getrandom running into an unmapped page",
            syscall(SYS_getrandom, end - 8, 16, 0), 8, 0);
     EXPECT("getrandom of 200 bytes, 96 mapped", syscall(SYS_getrandom, end - 96, 200, 0), 96, 0);
+    EXPECT("getrandom of 40 bytes from an odd address, 13 mapped",
+           syscall(SYS_getrandom, end - 13, 40, 0), 13, 0);
+    EXPECT("getrandom of 4000 bytes, 3 mapped", syscall(SYS_getrandom, end - 3, 4000, 0), 3, 0);
     EXPECT("getrandom into an unmapped page", syscall(SYS_getrandom, end, 16, 0), -1, EFAULT);
     EXPECT("getrandom of nothing into an unmapped page", syscall(SYS_getrandom, end, 0, 0), 0, 0);
     char *ro = map(NULL, PAGE, PROT_READ, 0);
