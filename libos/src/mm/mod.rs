@@ -2,6 +2,8 @@
 //! service's virtual memory areas.
 
 pub mod frames;
+mod owned_frame;
+pub use owned_frame::OwnedFrame;
 pub mod paging;
 pub mod tlb;
 pub mod vma;
