@@ -19,6 +19,8 @@ unsafe extern "C" {
     fn _start();
     static __ferrite_config_start: u8;
     static __ferrite_config_end: u8;
+    static __ferrite_rootfs_start: u8;
+    static __ferrite_rootfs_end: u8;
 }
 
 /// TSC at the hand-off to `_start` (for the boot log).
@@ -71,6 +73,15 @@ fn read_boot_info(protocol: u32, info: u32) -> BootInfo {
 fn early_fail(reason: &str) -> ! {
     kprintln!("boot failed: {reason}");
     crate::shutdown(ferrite_libos::exit::Outcome::Panic)
+}
+
+/// The root file system archive (cpio) the link step put into the image; empty without one.
+pub(crate) fn image_rootfs() -> &'static [u8] {
+    let start = &raw const __ferrite_rootfs_start;
+    let end = &raw const __ferrite_rootfs_end;
+    // SAFETY: the linker script delimits the read-only root file system section with these
+    // symbols; its pages stay mapped until fs::rootfs gives them back, after its last read.
+    unsafe { core::slice::from_raw_parts(start, end as usize - start as usize) }
 }
 
 /// The image configuration added by the link step (`key=value` lines).

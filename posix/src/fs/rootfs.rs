@@ -321,15 +321,7 @@ fn write_all(file: &InodeRef, data: &[u8]) -> Result<(), Errno> {
 /// The archive the link step put into the image.
 #[cfg(target_os = "none")]
 fn image_archive() -> &'static [u8] {
-    unsafe extern "C" {
-        static __ferrite_rootfs_start: u8;
-        static __ferrite_rootfs_end: u8;
-    }
-    let start = &raw const __ferrite_rootfs_start;
-    let end = &raw const __ferrite_rootfs_end;
-    // SAFETY: the linker script delimits the read-only root file system section with these
-    // symbols; its pages stay mapped until `give_back` returns them, after the last read.
-    unsafe { core::slice::from_raw_parts(start, end as usize - start as usize) }
+    crate::boot::image_rootfs()
 }
 
 /// Give the archive's whole pages in `[from, to)` back to the frame allocator: make their

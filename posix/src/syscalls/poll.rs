@@ -415,10 +415,12 @@ fn create_epoll(cloexec: bool) -> SysResult {
 pub fn sys_epoll_ctl(f: &mut SyscallFrame) -> SysResult {
     let op = f.arg(1) as u32;
     let event = if op != abi::EPOLL_CTL_DEL {
-        let e: abi::epoll_event = uaccess::read(f.arg(3))?;
-        // SAFETY: every field of the union is a plain integer; u64 covers all of it.
-        let data = unsafe { e.data.u64_ };
-        Some((e.events, data))
+        // struct epoll_event is packed on x86-64: events (u32), then data (u64).
+        let mut raw = [0u8; 12];
+        uaccess::read_exact(f.arg(3), &mut raw)?;
+        let events = u32::from_le_bytes(raw[..4].try_into().expect("4 bytes"));
+        let data = u64::from_le_bytes(raw[4..].try_into().expect("8 bytes"));
+        Some((events, data))
     } else {
         None
     };
