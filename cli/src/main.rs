@@ -47,7 +47,7 @@ Run options:
   --append STR        extra kernel options
   --net N             none (default), user (QEMU user networking, restrict=on) or tap:NAME
   --forward tcp:HOSTPORT:GUESTPORT  with --net user: 127.0.0.1:HOSTPORT on the host reaches
-                      GUESTPORT in the guest (repeatable; udp: too; never other host addresses)
+                      GUESTPORT in the guest (repeatable; never other host addresses)
   --boot-log          print the kernel's boot log (ferrite.bootlog)
   --grub              boot through GRUB from a temporary ISO (-M pc)
   --qemu-arg ARG      pass ARG to QEMU unchanged (repeatable)

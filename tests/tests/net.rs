@@ -32,16 +32,25 @@ struct Guest {
 
 impl Guest {
     fn boot(machine: &str, bytes: usize, port: u16, append: &str) -> Guest {
+        let forward = format!("tcp:127.0.0.1:{port}:{GUEST_PORT}");
+        let args = [
+            "serve".to_string(),
+            GUEST_PORT.to_string(),
+            bytes.to_string(),
+        ];
+        Guest::boot_with(machine, &forward, append, &args)
+    }
+
+    fn boot_with(machine: &str, forward: &str, append: &str, args: &[String]) -> Guest {
         let image = build(&INET, Target::Image).expect("building inet.c");
         let mut child = ferrite()
             .arg("run")
             .arg(&image)
             .args(["--accel", "tcg", "--timeout", "300", "--machine", machine])
             .args(["--append", append])
-            .args(["--net", "user", "--forward"])
-            .arg(format!("tcp:127.0.0.1:{port}:{GUEST_PORT}"))
+            .args(["--net", "user", "--forward", forward])
             .arg("--")
-            .args(["serve", &GUEST_PORT.to_string(), &bytes.to_string()])
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

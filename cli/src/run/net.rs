@@ -1,4 +1,5 @@
-//! `ferrite run`'s network flags: `--net none|user|tap:NAME` and `--forward tcp:[127.0.0.1:]HOSTPORT:GUESTPORT`.
+//! `ferrite run`'s network flags: `--net none|user|tap:NAME` and
+//! `--forward tcp:[127.0.0.1:]HOSTPORT:GUESTPORT`.
 //!
 //! User networking runs with `restrict=on` (the guest reaches nothing outside) and every forward
 //! listens on 127.0.0.1 only. The device is virtio-net-device (virtio-mmio) on microvm and
@@ -17,7 +18,6 @@ pub enum Net {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Forward {
-    pub udp: bool,
     pub host_port: u16,
     pub guest_port: u16,
 }
@@ -42,7 +42,7 @@ pub fn parse_net(value: &str) -> Result<Net> {
     }
 }
 
-/// `tcp:HOSTPORT:GUESTPORT` or `tcp:127.0.0.1:HOSTPORT:GUESTPORT` (udp: too).
+/// `tcp:HOSTPORT:GUESTPORT` or `tcp:127.0.0.1:HOSTPORT:GUESTPORT`.
 pub fn parse_forward(value: &str) -> Result<Forward> {
     let bad = || {
         Error::usage(format!(
@@ -51,11 +51,17 @@ pub fn parse_forward(value: &str) -> Result<Forward> {
     };
     let parts: Vec<&str> = value.split(':').collect();
     let (proto, rest) = parts.split_first().ok_or_else(bad)?;
-    let udp = match *proto {
-        "tcp" => false,
-        "udp" => true,
+    match *proto {
+        "tcp" => {}
+        // QEMU's user network with restrict=on drops every UDP datagram from the guest that is
+        // not DHCP, DNS or TFTP, so the replies of a UDP forward would never leave.
+        "udp" => {
+            return Err(Error::usage(format!(
+                "--forward {value}: only tcp: forwards (QEMU's restricted user network drops the guest's UDP replies)"
+            )));
+        }
         _ => return Err(bad()),
-    };
+    }
     let ports = match rest {
         [h, g] => [h, g],
         ["127.0.0.1", h, g] => [h, g],
@@ -63,7 +69,6 @@ pub fn parse_forward(value: &str) -> Result<Forward> {
     };
     let port = |s: &str| s.parse::<u16>().ok().filter(|&p| p != 0).ok_or_else(bad);
     Ok(Forward {
-        udp,
         host_port: port(ports[0])?,
         guest_port: port(ports[1])?,
     })
@@ -82,10 +87,8 @@ pub fn qemu_args(net: &Net, forwards: &[Forward], machine: Machine) -> Result<Ve
             let mut s = String::from("user,id=net0,restrict=on");
             for f in forwards {
                 s.push_str(&format!(
-                    ",hostfwd={}:127.0.0.1:{}-:{}",
-                    if f.udp { "udp" } else { "tcp" },
-                    f.host_port,
-                    f.guest_port
+                    ",hostfwd=tcp:127.0.0.1:{}-:{}",
+                    f.host_port, f.guest_port
                 ));
             }
             s
@@ -141,6 +144,7 @@ mod tests {
         assert!(parse_forward("tcp:0.0.0.0:80:80").is_err());
         assert!(parse_forward("tcp:80").is_err());
         assert!(parse_forward("sctp:1:2").is_err());
+        assert!(parse_forward("udp:53:53").is_err());
         assert!(parse_net("bridge").is_err());
         assert_eq!(parse_net("tap:tap0").unwrap(), Net::Tap("tap0".into()));
         assert!(
