@@ -247,8 +247,6 @@ guest_cases! {
     pipes_partial_copies_on_faults: case(PIPES).args(&["faults"]);
     pipes_signal_interrupts_blocking: case(PIPES).args(&["eintr"]);
     pipes_sa_restart_restarts_blocking: case(PIPES).args(&["restart"]);
-    #[ignore = "kernel bug: fstat of a FIFO shows the pipe's own inode (tmpfs should open FIFOs \
-                with pipe::open_fifo_node)"]
     pipes_fifo: case(PIPES).args(&["fifo"]);
     eventfd_counter: case(EVENTFDS).args(&["counter"]);
     eventfd_semaphore: case(EVENTFDS).args(&["semaphore"]);
