@@ -604,6 +604,14 @@ static void nonblock_mode(void)
     CHECK(recv(sv[0], buf, 1, MSG_DONTWAIT) == 1);
     close(sv[0]);
     close(sv[1]);
+    /* socketpair's flags apply to both ends. */
+    CHECK(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
+    printf("socketpair flags: O_NONBLOCK %d %d FD_CLOEXEC %d %d\n",
+           (fcntl(sv[0], F_GETFL) & O_NONBLOCK) != 0, (fcntl(sv[1], F_GETFL) & O_NONBLOCK) != 0,
+           (fcntl(sv[0], F_GETFD) & FD_CLOEXEC) != 0, (fcntl(sv[1], F_GETFD) & FD_CLOEXEC) != 0);
+    CHECK_ERR(recv(sv[1], buf, 1, 0), EAGAIN);
+    close(sv[0]);
+    close(sv[1]);
     for (int i = 0; i < 3; i++)
         close(c[i]);
     close(s);
