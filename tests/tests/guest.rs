@@ -30,6 +30,7 @@ const MEMORY_STORM: Program = Program::c("memory_storm", "memory_storm.c");
 const CXX_NEW_DELETE: Program = Program::cxx("cxx_new_delete", "cxx_new_delete.cpp");
 const UACCESS: Program = Program::c("uaccess", "uaccess.c");
 const FDS: Program = Program::c("fds", "fds.c");
+const MMAP_FILE: Program = Program::c("mmap_file", "mmap_file.c");
 const ROOTFS: Program = Program::c("rootfs", "rootfs.c").rootfs("basic");
 const PROCDEV: Program = Program::c("procdev", "procdev.c");
 const PIPES: Program = Program::c("pipes", "pipes.c");
@@ -273,6 +274,7 @@ guest_cases! {
     // Descriptors and vectored I/O (the fs core: fdtable.rs, syscalls/io.rs).
     fds_preadv_pwritev_and_v2: case(FDS).args(&["vectored"]);
     fds_dup_fcntl_close_range: case(FDS).args(&["table"]);
+    mmap_of_files_private_and_read_only_shared: case(MMAP_FILE);
     epoll_level_edge_oneshot_table: case(EPOLL).args(&["table"]);
     epoll_hangup_and_error_events: case(EPOLL).args(&["hup"]);
     epoll_ctl_and_wait_errors: case(EPOLL).args(&["ctl_errors"]);

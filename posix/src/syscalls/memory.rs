@@ -98,6 +98,11 @@ fn place(areas: &VmaSet, hint: u64, len: u64) -> Result<u64, Errno> {
 }
 
 /// Remove the areas in `[start, end)` and free what backs them.
+/// Unmap `[start, end)` (page-aligned), as munmap.
+pub fn unmap(start: u64, len: u64) {
+    unmap_areas(&mut MEMORY.lock().areas, start, start + len);
+}
+
 fn unmap_areas(areas: &mut VmaSet, start: u64, end: u64) {
     for piece in areas.remove(start, end) {
         backend::unmap(piece.start, piece.end - piece.start);
@@ -327,20 +332,15 @@ pub fn sys_mmap(f: &mut SyscallFrame) -> SysResult {
         // Stacks that grow on fault are not supported; say so rather than hand out a fixed area.
         return Err(Errno::EINVAL);
     }
-    if flags & abi::MAP_ANONYMOUS == 0 {
-        // No file-backed mappings until the VFS exists: the only descriptors are the console's.
-        return Err(if (0..3).contains(&fd) {
-            Errno::ENODEV
-        } else {
-            Errno::EBADF
-        });
-    }
     if offset % PAGE != 0 {
         return Err(Errno::EINVAL);
     }
     let fixed = flags & (abi::MAP_FIXED | abi::MAP_FIXED_NOREPLACE) != 0;
     if fixed && addr % PAGE != 0 {
         return Err(Errno::EINVAL);
+    }
+    if flags & abi::MAP_ANONYMOUS == 0 {
+        return super::mmap_file::map_file(addr, len, prot, flags, fd, offset);
     }
     map_anonymous(
         addr,
@@ -378,7 +378,11 @@ pub fn sys_mprotect(f: &mut SyscallFrame) -> SysResult {
     if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC | abi::PROT_GROWSDOWN | abi::PROT_GROWSUP) != 0 {
         return Err(Errno::EINVAL);
     }
-    let prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
+    protect(addr, len, prot & (PROT_READ | PROT_WRITE | PROT_EXEC))
+}
+
+/// Change the protection of `[addr, addr+len)` (page-aligned, mapped: ENOMEM otherwise).
+pub fn protect(addr: u64, len: u64, prot: u32) -> SysResult {
     if len == 0 {
         return Ok(0);
     }

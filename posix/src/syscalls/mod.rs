@@ -10,6 +10,7 @@ pub mod info;
 pub mod io;
 pub mod itimer;
 pub mod memory;
+pub mod mmap_file;
 pub mod net;
 pub mod poll;
 pub mod process;
@@ -52,7 +53,7 @@ entries! {
     6 lstat => files::sys_lstat, "";
     7 poll => poll::sys_poll, "";
     8 lseek => io::sys_lseek, "";
-    9 mmap => memory::sys_mmap, "anonymous private/shared; MAP_NORESERVE areas get frames on first touch; file mappings: ENODEV";
+    9 mmap => memory::sys_mmap, "anonymous private/shared; MAP_NORESERVE areas get frames on first touch; files: copied at map time (private, and read-only shared); shared writable file mappings: ENODEV";
     10 mprotect => memory::sys_mprotect, "";
     11 munmap => memory::sys_munmap, "";
     12 brk => memory::sys_brk, "";
