@@ -1249,6 +1249,98 @@ static void shutdown_listener_mode(void)
     close(shut_listener);
 }
 
+/* ---- out-of-band data on streams (MSG_OOB, SO_OOBINLINE, SIOCATMARK, POLLPRI) ---- */
+
+static void oob_read(int fd, int flags, const char *what)
+{
+    char b[16];
+    errno = 0;
+    ssize_t n = recv(fd, b, sizeof b, flags | MSG_DONTWAIT);
+    printf("%s: %zd '%.*s' %s\n", what, n, n > 0 ? (int)n : 0, b, n < 0 ? strerror(errno) : "");
+}
+
+static int at_mark(int fd)
+{
+    int at = -1;
+    CHECK(ioctl(fd, SIOCATMARK, &at) == 0);
+    return at;
+}
+
+static void oob_mode(void)
+{
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    printf("send MSG_OOB: %zd\n", send(sv[0], "abcX", 4, MSG_OOB));
+    CHECK(send(sv[0], "def", 3, 0) == 3);
+    struct pollfd p = {sv[1], POLLIN | POLLPRI, 0};
+    CHECK(poll(&p, 1, 0) == 1);
+    printf("poll %#x atmark %d\n", (unsigned)p.revents, at_mark(sv[1]));
+    oob_read(sv[1], 0, "up to the mark");
+    printf("atmark %d\n", at_mark(sv[1]));
+    char b[4];
+    struct iovec iov = {b, sizeof b};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+    ssize_t n = recvmsg(sv[1], &m, MSG_OOB);
+    printf("recvmsg MSG_OOB: %zd '%c' MSG_OOB in flags %d\n", n, b[0], (m.msg_flags & MSG_OOB) != 0);
+    oob_read(sv[1], 0, "after the mark");
+    oob_read(sv[1], MSG_OOB, "no more out-of-band");
+    close(sv[0]);
+    close(sv[1]);
+    /* Reading past the mark without MSG_OOB drops the byte. */
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    CHECK(send(sv[0], "ab", 2, MSG_OOB) == 2);
+    CHECK(send(sv[0], "cd", 2, 0) == 2);
+    oob_read(sv[1], 0, "dropped: first");
+    oob_read(sv[1], 0, "dropped: second");
+    oob_read(sv[1], MSG_OOB, "dropped: MSG_OOB");
+    close(sv[0]);
+    close(sv[1]);
+    /* SO_OOBINLINE: the byte stays in the stream; reads still stop at the mark. */
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    int one = 1;
+    CHECK(setsockopt(sv[1], SOL_SOCKET, SO_OOBINLINE, &one, sizeof one) == 0);
+    CHECK(send(sv[0], "xyZ", 3, MSG_OOB) == 3);
+    CHECK(send(sv[0], "w", 1, 0) == 1);
+    printf("inline: atmark %d\n", at_mark(sv[1]));
+    oob_read(sv[1], MSG_OOB, "inline: MSG_OOB");
+    oob_read(sv[1], 0, "inline: first");
+    printf("inline: atmark %d\n", at_mark(sv[1]));
+    oob_read(sv[1], 0, "inline: second");
+    close(sv[0]);
+    close(sv[1]);
+    /* A second out-of-band byte makes the first ordinary data. */
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    CHECK(send(sv[0], "1A", 2, MSG_OOB) == 2);
+    CHECK(send(sv[0], "2B", 2, MSG_OOB) == 2);
+    oob_read(sv[1], MSG_OOB, "two: MSG_OOB");
+    oob_read(sv[1], 0, "two: first");
+    oob_read(sv[1], 0, "two: second");
+    close(sv[0]);
+    close(sv[1]);
+    /* MSG_PEEK, an empty MSG_OOB send, and a lone out-of-band byte. */
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    CHECK(send(sv[0], "pq", 2, MSG_OOB) == 2);
+    oob_read(sv[1], MSG_OOB | MSG_PEEK, "peek: MSG_OOB");
+    oob_read(sv[1], MSG_PEEK, "peek: data");
+    oob_read(sv[1], 0, "peek: read");
+    oob_read(sv[1], MSG_OOB, "peek: MSG_OOB read");
+    CHECK_ERR(send(sv[0], "", 0, MSG_OOB), EOPNOTSUPP);
+    close(sv[0]);
+    close(sv[1]);
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    CHECK(send(sv[0], "k", 1, MSG_OOB) == 1);
+    oob_read(sv[1], 0, "lone byte, ordinary read");
+    p.fd = sv[1];
+    printf("lone byte: poll %d\n", poll(&p, 1, 0));
+    close(sv[0]);
+    close(sv[1]);
+    /* Not on datagrams or packets. */
+    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0);
+    CHECK_ERR(send(sv[0], "x", 1, MSG_OOB), EOPNOTSUPP);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 /* ---- signals: EINTR, SA_RESTART, and the timeout exception ---- */
 
 static void on_signal(int sig)
@@ -1462,6 +1554,8 @@ int main(int argc, char **argv)
         close_mode();
     else if (MODE_IS("shutdown-listener"))
         shutdown_listener_mode();
+    else if (MODE_IS("oob"))
+        oob_mode();
     else if (MODE_IS("eintr"))
         eintr_mode();
     else if (MODE_IS("stress"))

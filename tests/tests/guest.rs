@@ -302,6 +302,7 @@ guest_cases! {
     unix_signals_eintr_and_restart: case(UNIX_SOCKETS).args(&["eintr"]);
     unix_close_reset_shutdown_read_sendfile: case(UNIX_SOCKETS).args(&["close"]);
     unix_shutdown_listener_wakes_accept: case(UNIX_SOCKETS).args(&["shutdown-listener"]);
+    unix_stream_out_of_band: case(UNIX_SOCKETS).args(&["oob"]);
     unix_threads_connections_and_datagrams: case(UNIX_SOCKETS).args(&["stress"]);
     // Sockets (issue 6): TCP and UDP over 127.0.0.1 and ::1 inside the guest (smoltcp's loopback
     // interface), checked against Linux's loopback.

@@ -211,6 +211,11 @@ pub trait Socket: Send + Sync + Any {
 
     fn listening(&self) -> bool;
 
+    /// SIOCATMARK: whether the next byte is the out-of-band mark.
+    fn at_mark(&self) -> Result<bool, Errno> {
+        Ok(false)
+    }
+
     /// SO_PEERCRED (AF_UNIX).
     fn peer_cred(&self) -> Option<abi::ucred> {
         None
@@ -611,7 +616,13 @@ impl FileOps for SocketFile {
 
     fn ioctl(&self, _file: &OpenFile, request: u32, arg: u64) -> SysResult {
         const SIOCOUTQ: u32 = 0x5411; // TIOCOUTQ
+        const SIOCATMARK: u32 = 0x8905;
         match request {
+            SIOCATMARK => {
+                let at = self.socket.at_mark()? as i32;
+                uaccess::write(arg, &at)?;
+                Ok(0)
+            }
             abi::FIONREAD => {
                 let n = self.socket.readable_bytes()?.min(i32::MAX as usize) as i32;
                 uaccess::write(arg, &n)?;

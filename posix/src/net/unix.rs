@@ -439,7 +439,12 @@ impl UnixSocket {
         if self.kind() == abi::SOCK_SEQPACKET {
             return self.send_packet(&peer, buf, msg, io);
         }
-        let total = buf.remaining();
+        let oob = io.flags & abi::MSG_OOB != 0;
+        if oob && buf.remaining() == 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        // With MSG_OOB the last byte goes out of band, after the others.
+        let total = buf.remaining() - oob as usize;
         let mut sent = 0usize;
         let mut rights = Some(msg.rights);
         loop {
@@ -454,7 +459,11 @@ impl UnixSocket {
                 };
             }
             if sent == total {
-                return Ok(sent as i64);
+                return if oob {
+                    self.send_urgent(&peer, buf, io, sent)
+                } else {
+                    Ok(sent as i64)
+                };
             }
             // Room in this socket's send budget.
             let room = io.wait(&self.core.queue, WRITABLE, || {
@@ -500,6 +509,7 @@ impl UnixSocket {
                 from: self.core.name(),
                 rights: rights.take().unwrap_or_default(),
                 sender: self.core.clone(),
+                urgent: false,
             };
             if peer.rx.push(message).is_err() {
                 // (Dropping the message uncharged it.)
@@ -514,10 +524,44 @@ impl UnixSocket {
             if got < size {
                 return Ok(sent as i64); // a fault: a short count
             }
-            if sent == total {
+            if sent == total && !oob {
                 return Ok(sent as i64);
             }
         }
+    }
+
+    /// The out-of-band byte of a MSG_OOB send, after `sent` ordinary bytes.
+    fn send_urgent(&self, peer: &Arc<Core>, buf: &mut WriteBuf, io: Io, sent: usize) -> SysResult {
+        let partial = |e: Errno| if sent > 0 { Ok(sent as i64) } else { Err(e) };
+        let broken = || {
+            self.core.shut() & SEND_SHUTDOWN != 0 || peer.dead() || peer.shut() & RCV_SHUTDOWN != 0
+        };
+        if let Err(e) = io.wait(&self.core.queue, WRITABLE, || {
+            (unix_queue::has_room(&self.core) || broken()).then_some(())
+        }) {
+            return partial(e);
+        }
+        if broken() {
+            return partial(Errno::EPIPE);
+        }
+        let mut byte = [0u8; 1];
+        if buf.take(&mut byte) < 1 {
+            return partial(Errno::EFAULT);
+        }
+        self.core.charge(1 + unix_queue::MESSAGE_OVERHEAD);
+        let message = Message {
+            data: byte.to_vec(),
+            offset: 0,
+            from: self.core.name(),
+            rights: Vec::new(),
+            sender: self.core.clone(),
+            urgent: true,
+        };
+        if peer.rx.push(message).is_err() {
+            return partial(Errno::EPIPE);
+        }
+        peer.queue.notify(READABLE | abi::EPOLLPRI);
+        Ok(sent as i64 + 1)
     }
 
     /// One datagram or packet to `peer` (one message, its boundaries kept).
@@ -574,6 +618,7 @@ impl UnixSocket {
             from: self.core.name(),
             rights: msg.rights,
             sender: self.core.clone(),
+            urgent: false,
         };
         if peer.rx.push(message).is_err() {
             return Err(if stream_like {
@@ -645,7 +690,8 @@ impl UnixSocket {
         .max(1);
         let mut out = Received::default();
         loop {
-            let taken = self.core.rx.read_stream(buf, peek);
+            let inline = self.core.common.switch(abi::SO_OOBINLINE);
+            let taken = self.core.rx.read_stream(buf, peek, inline);
             if out.from.is_none() {
                 // (An unnamed sender gives no address: msg_namelen 0.)
                 out.from = taken
@@ -687,6 +733,27 @@ impl UnixSocket {
                 Err(_) if out.len > 0 => return Ok(out),
                 Err(e) => return Err(e),
             }
+        }
+    }
+
+    /// recv(MSG_OOB): the out-of-band byte, never waiting; EINVAL when there is none or it is
+    /// read inline (SO_OOBINLINE), as Linux.
+    fn recv_urgent(&self, buf: &mut ReadBuf, io: Io) -> Result<Received, Errno> {
+        if self.kind() != abi::SOCK_STREAM {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        if self.core.common.switch(abi::SO_OOBINLINE) {
+            return Err(Errno::EINVAL);
+        }
+        let peek = io.flags & abi::MSG_PEEK != 0;
+        match self.core.rx.read_urgent(buf, peek) {
+            None => Err(Errno::EINVAL),
+            Some(Err(e)) => Err(e),
+            Some(Ok(len)) => Ok(Received {
+                len,
+                msg_flags: abi::MSG_OOB,
+                ..Default::default()
+            }),
         }
     }
 
@@ -856,7 +923,7 @@ impl Socket for UnixSocket {
     }
 
     fn send(&self, buf: &mut WriteBuf, msg: SendMsg, io: Io) -> SysResult {
-        if io.flags & abi::MSG_OOB != 0 {
+        if io.flags & abi::MSG_OOB != 0 && self.kind() != abi::SOCK_STREAM {
             return Err(Errno::EOPNOTSUPP);
         }
         if self.connection_oriented() {
@@ -868,7 +935,7 @@ impl Socket for UnixSocket {
 
     fn recv(&self, buf: &mut ReadBuf, io: Io) -> Result<Received, Errno> {
         if io.flags & abi::MSG_OOB != 0 {
-            return Err(Errno::EOPNOTSUPP);
+            return self.recv_urgent(buf, io);
         }
         if self.kind() == abi::SOCK_STREAM {
             self.recv_stream(buf, io)
@@ -933,6 +1000,9 @@ impl Socket for UnixSocket {
         if !core.rx.is_empty() || (conn == Conn::Listening && pending > 0) {
             events |= READABLE;
         }
+        if core.rx.urgent() {
+            events |= abi::EPOLLPRI;
+        }
         if self.connection_oriented() {
             if conn == Conn::Unconnected {
                 events |= abi::EPOLLHUP;
@@ -974,6 +1044,10 @@ impl Socket for UnixSocket {
 
     fn listening(&self) -> bool {
         self.conn() == Conn::Listening
+    }
+
+    fn at_mark(&self) -> Result<bool, Errno> {
+        Ok(self.core.rx.at_mark())
     }
 
     fn peer_cred(&self) -> Option<abi::ucred> {

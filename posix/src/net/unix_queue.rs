@@ -11,7 +11,7 @@
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::abi;
 use crate::errno::Errno;
@@ -29,6 +29,8 @@ pub struct Message {
     pub rights: Vec<Arc<OpenFile>>,
     /// Whom the bytes are charged to.
     pub sender: Arc<Core>,
+    /// The out-of-band byte of a stream (MSG_OOB): the mark normal reads stop at.
+    pub urgent: bool,
 }
 
 /// What a queued message costs its sender besides its bytes (Linux charges an skb's truesize:
@@ -60,6 +62,8 @@ pub struct RecvQueue {
     messages: SleepLock<Queue>,
     bytes: AtomicUsize,
     count: AtomicUsize,
+    /// An out-of-band byte waits (EPOLLPRI).
+    urgent: AtomicBool,
 }
 
 struct Queue {
@@ -80,7 +84,12 @@ impl RecvQueue {
             }),
             bytes: AtomicUsize::new(0),
             count: AtomicUsize::new(0),
+            urgent: AtomicBool::new(false),
         }
+    }
+
+    pub fn urgent(&self) -> bool {
+        self.urgent.load(Ordering::SeqCst)
     }
 
     pub fn bytes(&self) -> usize {
@@ -106,6 +115,13 @@ impl RecvQueue {
         if q.closed {
             return Err(message);
         }
+        if message.urgent {
+            // A new mark: an older out-of-band byte becomes ordinary data (as Linux).
+            for m in q.messages.iter_mut() {
+                m.urgent = false;
+            }
+            self.urgent.store(true, Ordering::SeqCst);
+        }
         q.bytes += message.unread();
         q.messages.push_back(message);
         self.publish(&q);
@@ -124,6 +140,7 @@ impl RecvQueue {
             let mut q = self.messages.lock();
             q.closed = true;
             q.bytes = 0;
+            self.urgent.store(false, Ordering::SeqCst);
             let dropped = core::mem::take(&mut q.messages);
             self.publish(&q);
             dropped
@@ -135,7 +152,40 @@ impl RecvQueue {
 
     /// Read from a stream: bytes from consecutive segments (not past one that carried files,
     /// and not into one with files once bytes were read), consumed unless MSG_PEEK.
-    pub fn read_stream(&self, buf: &mut ReadBuf, peek: bool) -> Taken {
+    /// Whether the next byte is the out-of-band mark (SIOCATMARK).
+    pub fn at_mark(&self) -> bool {
+        let q = self.messages.lock();
+        q.messages.front().is_some_and(|m| m.urgent)
+    }
+
+    /// recv(MSG_OOB): the out-of-band byte (None when there is none). It leaves an empty
+    /// segment behind, as Linux's consumed skb (the queue still polls readable until a read).
+    pub fn read_urgent(&self, buf: &mut ReadBuf, peek: bool) -> Option<Result<usize, Errno>> {
+        let mut guard = self.messages.lock();
+        let q = &mut *guard;
+        let m = q.messages.iter_mut().find(|m| m.urgent)?;
+        if buf.remaining() == 0 {
+            return Some(Ok(0));
+        }
+        if buf.put(&m.data[m.offset..m.offset + 1]) < 1 {
+            return Some(Err(Errno::EFAULT));
+        }
+        if !peek {
+            m.offset += 1;
+            m.urgent = false;
+            m.sender.uncharge(1);
+            q.bytes -= 1;
+            self.urgent.store(false, Ordering::SeqCst);
+            self.publish(q);
+        }
+        Some(Ok(1))
+    }
+
+    /// Read from a stream: bytes from consecutive segments (not past one that carried files,
+    /// and not into one with files once bytes were read), consumed unless MSG_PEEK. A read
+    /// stops before the out-of-band mark; one that starts at it drops the byte (reads it with
+    /// SO_OOBINLINE), as Linux.
+    pub fn read_stream(&self, buf: &mut ReadBuf, peek: bool, inline: bool) -> Taken {
         let mut taken = Taken {
             len: 0,
             from: None,
@@ -150,6 +200,38 @@ impl RecvQueue {
             let mut index = 0;
             while buf.remaining() > 0 && index < q.messages.len() {
                 let m = &mut q.messages[index];
+                if m.urgent {
+                    if taken.len > 0 {
+                        break;
+                    }
+                    if !inline {
+                        if peek {
+                            index += 1;
+                        } else {
+                            m.urgent = false;
+                            let dropped = m.unread();
+                            m.offset += dropped;
+                            m.sender.uncharge(dropped);
+                            q.bytes -= dropped;
+                            self.urgent.store(false, Ordering::SeqCst);
+                            consumed.extend(q.messages.pop_front());
+                        }
+                        continue;
+                    }
+                    if !peek {
+                        m.urgent = false;
+                        self.urgent.store(false, Ordering::SeqCst);
+                    }
+                }
+                if m.unread() == 0 {
+                    // A segment whose out-of-band byte was taken.
+                    if peek {
+                        index += 1;
+                    } else {
+                        consumed.extend(q.messages.pop_front());
+                    }
+                    continue;
+                }
                 if taken.len > 0 && !m.rights.is_empty() {
                     break;
                 }

@@ -85,9 +85,9 @@ entries! {
     41 socket => net::sys_socket, "the families registered in net::FAMILIES (AF_UNIX: stream, datagram, seqpacket; AF_INET/AF_INET6: TCP and UDP over smoltcp, no raw sockets); others EAFNOSUPPORT";
     42 connect => net::sys_connect, "";
     43 accept => net::sys_accept, "";
-    44 sendto => net::sys_sendto, "AF_UNIX: MSG_OOB is EOPNOTSUPP (Linux 5.15+ sends out-of-band data)";
-    45 recvfrom => net::sys_recvfrom, "AF_UNIX: MSG_OOB is EOPNOTSUPP (Linux 5.15+ receives out-of-band data)";
-    46 sendmsg => net::sys_sendmsg, "SCM_RIGHTS; SCM_CREDENTIALS checked, not delivered; AF_UNIX MSG_OOB: EOPNOTSUPP";
+    44 sendto => net::sys_sendto, "";
+    45 recvfrom => net::sys_recvfrom, "";
+    46 sendmsg => net::sys_sendmsg, "SCM_RIGHTS; SCM_CREDENTIALS checked, not delivered";
     47 recvmsg => net::sys_recvmsg, "SCM_RIGHTS; SCM_CREDENTIALS with SO_PASSCRED (always this process: the one that sends)";
     48 shutdown => net::sys_shutdown, "";
     49 bind => net::sys_bind, "";
