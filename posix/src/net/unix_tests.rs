@@ -66,7 +66,8 @@ fn stream_back_pressure_follows_sndbuf() {
         }
     }
     // Bounded by the sender's SO_SNDBUF (a segment may start just below it, as on Linux).
-    let limit = crate::net::BUF_DEFAULT as usize + unix_queue::segment_limit(usize::MAX);
+    let limit =
+        crate::net::BUF_DEFAULT as usize + crate::net::unix_queue::segment_limit(usize::MAX);
     assert!(total > 100_000 && total as usize <= limit, "{total}");
     assert_eq!(a.poll() & abi::EPOLLOUT, 0);
     let mut drained = 0;
