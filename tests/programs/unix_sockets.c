@@ -1079,6 +1079,19 @@ static void options_mode(void)
     vl = sizeof v;
     CHECK(getsockopt(s, SOL_SOCKET, SO_RCVBUF, &v, &vl) == 0);
     printf("SO_RCVBUF 50000 -> %d\n", v);
+    static const int ints[] = {SO_PRIORITY, SO_MARK, SO_RCVLOWAT, SO_RCVLOWAT, SO_RCVLOWAT};
+    static const int values[] = {5, 42, 0, -3, 100};
+    static const char *int_labels[] = {"SO_PRIORITY", "SO_MARK", "SO_RCVLOWAT", "SO_RCVLOWAT",
+                                       "SO_RCVLOWAT"};
+    for (int i = 0; i < 5; i++) {
+        v = values[i];
+        errno = 0;
+        int r = setsockopt(s, SOL_SOCKET, ints[i], &v, sizeof v);
+        vl = sizeof v;
+        v = -99;
+        CHECK(getsockopt(s, SOL_SOCKET, ints[i], &v, &vl) == 0);
+        printf("%s %d: set %d, reads %d\n", int_labels[i], values[i], r, v);
+    }
     struct linger lg = {1, 7}, lb;
     CHECK(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) == 0);
     vl = sizeof lb;

@@ -241,6 +241,9 @@ pub struct SocketCommon {
     /// SO_LINGER: on (bit 32) and seconds.
     linger: AtomicU64,
     rcvlowat: AtomicU32,
+    /// SO_PRIORITY and SO_MARK: stored and read back (no queueing discipline to use them).
+    priority: AtomicU32,
+    mark: AtomicU32,
     /// The pending error SO_ERROR returns and clears (0: none).
     error: AtomicI32,
 }
@@ -265,6 +268,8 @@ impl SocketCommon {
             switches: AtomicU64::new(0),
             linger: AtomicU64::new(0),
             rcvlowat: AtomicU32::new(1),
+            priority: AtomicU32::new(0),
+            mark: AtomicU32::new(0),
             error: AtomicI32::new(0),
         }
     }
@@ -462,9 +467,21 @@ pub fn set_option(socket: &dyn Socket, level: i32, name: i32, value: &[u8]) -> R
             Ok(())
         }
         abi::SO_RCVLOWAT => {
+            // (Linux: a negative value means INT_MAX, 0 means 1.)
             let v = int_value(value)?;
-            c.rcvlowat.store(v.max(1) as u32, Ordering::Relaxed);
+            let v = if v < 0 { i32::MAX } else { v.max(1) };
+            c.rcvlowat.store(v as u32, Ordering::Relaxed);
             socket.buffers_changed();
+            Ok(())
+        }
+        abi::SO_PRIORITY => {
+            // (Values above 6 need CAP_NET_ADMIN, which the service, root, has.)
+            c.priority
+                .store(int_value(value)? as u32, Ordering::Relaxed);
+            Ok(())
+        }
+        abi::SO_MARK => {
+            c.mark.store(int_value(value)? as u32, Ordering::Relaxed);
             Ok(())
         }
         abi::SO_TYPE
@@ -498,6 +515,8 @@ pub fn get_option(socket: &dyn Socket, level: i32, name: i32) -> Result<Vec<u8>,
         abi::SO_SNDTIMEO => timeval_bytes(c.sndtimeo_ns()),
         abi::SO_ACCEPTCONN => int_bytes(socket.listening() as i32),
         abi::SO_RCVLOWAT => int_bytes(c.rcvlowat() as i32),
+        abi::SO_PRIORITY => int_bytes(c.priority.load(Ordering::Relaxed) as i32),
+        abi::SO_MARK => int_bytes(c.mark.load(Ordering::Relaxed) as i32),
         abi::SO_SNDLOWAT => int_bytes(1),
         abi::SO_LINGER => {
             let v = c.linger.load(Ordering::Relaxed);
