@@ -854,9 +854,10 @@ static void flags_mode(void)
     CHECK(sendmsg(sv[0], &m, 0) == 7);
     char x[3], y[10];
     struct iovec in[2] = {{x, 3}, {y, 10}};
-    struct msghdr r = {.msg_iov = in, .msg_iovlen = 2};
+    struct msghdr r = {.msg_iov = in, .msg_iovlen = 2, .msg_namelen = 77};
     n = recvmsg(sv[1], &r, 0);
-    printf("recvmsg iovecs: %zd '%.3s' '%.4s' flags %#x\n", n, x, y, (unsigned)r.msg_flags);
+    printf("recvmsg iovecs: %zd '%.3s' '%.4s' flags %#x namelen %u\n", n, x, y,
+           (unsigned)r.msg_flags, (unsigned)r.msg_namelen);
     struct iovec huge[1025];
     for (int i = 0; i < 1025; i++)
         huge[i] = (struct iovec){"z", 1};

@@ -385,7 +385,10 @@ fn recvmsg_one(file: &OpenFile, hdr_addr: u64, flags: u32) -> SysResult {
         && socket.common().switch(abi::SO_PASSCRED))
     .then(net::own_cred);
     let (controllen, ctrl_flags) = deliver_control(&hdr, creds, got.rights, cloexec);
-    uaccess::write(hdr_addr + 8, &namelen)?;
+    if hdr.name != 0 {
+        // (Linux leaves msg_namelen alone when msg_name is NULL.)
+        uaccess::write(hdr_addr + 8, &namelen)?;
+    }
     uaccess::write(hdr_addr + 40, &controllen)?;
     // (Linux echoes MSG_CMSG_CLOEXEC in msg_flags.)
     let out_flags = got.msg_flags | ctrl_flags | (flags & abi::MSG_CMSG_CLOEXEC);
