@@ -313,6 +313,33 @@ static void epoll_server(void) {
            accepted, nonblocking, ok, EPOLL_ROUNDS);
 }
 
+/* ---- shutdown of a listening socket wakes a blocked accept ---- */
+
+static void *blocked_accept(void *arg) {
+    int lfd = *(int *)arg;
+    int r = accept(lfd, NULL, NULL);
+    printf("accept after shutdown: %d %s\n", r, r < 0 ? strerror(errno) : "");
+    return NULL;
+}
+
+static void listener_shutdown(void) {
+    int lfd = listener4(4);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, blocked_accept, &lfd) == 0);
+    struct timespec pause = {0, 100 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    CHECK(shutdown(lfd, SHUT_WR) == 0); /* nothing for a listener */
+    CHECK(shutdown(lfd, SHUT_RD) == 0);
+    pthread_join(t, NULL);
+    /* Not listening any more: a connect is refused. */
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = loopback4(port_of(lfd));
+    int r = connect(c, (struct sockaddr *)&a, sizeof a);
+    printf("connect after shutdown: %d %s\n", r, r < 0 ? strerror(errno) : "");
+    close(c);
+    close(lfd);
+}
+
 /* ---- SO_RCVTIMEO on a TCP socket ---- */
 
 static void rcvtimeo(void) {
@@ -591,6 +618,8 @@ int main(int argc, char **argv) {
         tcp_details();
     else if (!strcmp(mode, "epoll_server"))
         epoll_server();
+    else if (!strcmp(mode, "listener_shutdown"))
+        listener_shutdown();
     else if (!strcmp(mode, "rcvtimeo"))
         rcvtimeo();
     else if (!strcmp(mode, "reset"))

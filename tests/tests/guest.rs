@@ -312,6 +312,7 @@ guest_cases! {
     inet_peer_reset_econnreset_epipe: case(INET).args(&["reset"]);
     inet_epoll_server_accept4_nonblocking: case(INET).args(&["epoll_server"]);
     inet_so_rcvtimeo: case(INET).args(&["rcvtimeo"]);
+    inet_listener_shutdown_wakes_accept: case(INET).args(&["listener_shutdown"]);
     inet_nonblocking_connect: case(INET).args(&["nonblocking_connect"]);
     inet_udp_echo_boundaries_trunc: case(INET).args(&["udp_echo"]);
     inet_ipv6_loopback: case(INET).args(&["ipv6"]);

@@ -375,6 +375,7 @@ impl InetSocket {
     fn tcp_connect(&self, ep: IpEndpoint, io: Io) -> Result<(), Errno> {
         {
             let mut inner = self.inner.lock();
+            self.tcp_status(&mut inner);
             match inner.phase {
                 Phase::Connecting => {
                     return Err(Errno::EALREADY);
@@ -965,8 +966,15 @@ impl Socket for InetSocket {
             return Err(Errno::EINVAL);
         };
         let (link, h) = io.wait(&self.wait, abi::EPOLLIN, || {
-            with_net(|net| net.take_connection(id)).ok().flatten()
-        })?;
+            // Listening may stop meanwhile (shutdown from another thread).
+            if self.listener_id() != Some(id) {
+                return Some(Err(Errno::EINVAL));
+            }
+            with_net(|net| net.take_connection(id))
+                .ok()
+                .flatten()
+                .map(Ok)
+        })??;
         let (local, remote) = with_net(|net| {
             tcp_of(net, link, h).map(|s| (s.local_endpoint(), s.remote_endpoint()))
         })?
@@ -1055,10 +1063,22 @@ impl Socket for InetSocket {
     fn shutdown(&self, how: u32) -> Result<(), Errno> {
         {
             let mut inner = self.inner.lock();
-            if self.tcp && !matches!(inner.phase, Phase::Connected | Phase::Connecting) {
-                if inner.phase == Phase::Listening {
+            if self.tcp && inner.phase == Phase::Listening {
+                // As Linux: SHUT_RD stops listening (accept then fails with EINVAL, listen may
+                // be called again); SHUT_WR alone does nothing.
+                if how == abi::SHUT_WR {
                     return Ok(());
                 }
+                if let Some(id) = inner.listener.take() {
+                    with_net(|net| net.remove_listener(id))?;
+                }
+                inner.phase = Phase::Idle;
+                drop(inner);
+                self.wait.notify(abi::EPOLLIN | abi::EPOLLHUP);
+                stack::poll();
+                return Ok(());
+            }
+            if self.tcp && !matches!(inner.phase, Phase::Connected | Phase::Connecting) {
                 return Err(Errno::ENOTCONN);
             }
             if !self.tcp && inner.peer.is_none() {
