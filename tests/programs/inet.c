@@ -389,6 +389,20 @@ static void reset(void) {
     n = write(c, "x", 1);
     printf("write after reset: %zd %s\n", n, n < 0 ? strerror(errno) : "");
     close(c);
+
+    /* Closing with unread data resets too. */
+    c = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(connect(c, (struct sockaddr *)&a, sizeof a) == 0);
+    s = accept(lfd, NULL, NULL);
+    CHECK(write(c, "unread", 6) == 6);
+    p.fd = s;
+    CHECK(poll(&p, 1, 5000) == 1);
+    close(s);
+    p.fd = c;
+    CHECK(poll(&p, 1, 5000) == 1);
+    n = read(c, buf, sizeof buf);
+    printf("read after a close with unread data: %zd %s\n", n, n < 0 ? strerror(errno) : "");
+    close(c);
     close(lfd);
 }
 

@@ -349,7 +349,8 @@ impl InetSocket {
             {
                 if tcp {
                     let s = iface.sockets.get_mut::<tcp::Socket>(h);
-                    if linger_zero {
+                    // As Linux: unread data or SO_LINGER 0 make the close a reset.
+                    if linger_zero || s.recv_queue() > 0 {
                         s.abort();
                     } else {
                         s.close();
