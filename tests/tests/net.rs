@@ -5,7 +5,8 @@
 use ferrite_guest_tests::{Program, Target, build, ferrite};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::process::{Child, Stdio};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -54,6 +55,8 @@ impl Guest {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
+            // Its own process group, so QEMU goes with the runner when a test fails.
+            .process_group(0)
             .spawn()
             .expect("cannot run ferrite");
         let stdout = child.stdout.take().unwrap();
@@ -85,7 +88,6 @@ impl Guest {
                     }
                 }
                 Err(_) => {
-                    let _ = self.child.kill();
                     panic!(
                         "no `{text}` from the guest; its output:\n{}",
                         self.seen.join("\n")
@@ -98,6 +100,12 @@ impl Guest {
 
 impl Drop for Guest {
     fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            // The runner and its QEMU (the group the runner leads).
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", self.child.id())])
+                .status();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
