@@ -18,7 +18,7 @@ use std::io::{Read, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Seconds a guest may run under TCG before `ferrite run --timeout` stops it.
@@ -727,6 +727,34 @@ pub fn boot_available(boot: Boot) -> Result<(), String> {
     }
 }
 
+/// The vCPUs of the guests running at once are kept within twice the host's CPUs: a guest whose
+/// vCPUs outnumber what is free waits for the others to end (it runs alone if it needs more).
+/// Guests that share two host cores among many spinning vCPUs (a TLB shootdown waits for every
+/// vCPU of its guest to be scheduled) slow down past any timeout.
+struct VcpuBudget(u32);
+
+static VCPUS_IN_USE: Mutex<u32> = Mutex::new(0);
+static VCPUS_FREED: Condvar = Condvar::new();
+
+impl VcpuBudget {
+    fn take(n: u32) -> VcpuBudget {
+        let budget = 2 * std::thread::available_parallelism().map_or(2, |c| c.get() as u32);
+        let mut in_use = VCPUS_IN_USE.lock().unwrap_or_else(|e| e.into_inner());
+        while *in_use > 0 && *in_use + n > budget {
+            in_use = VCPUS_FREED.wait(in_use).unwrap_or_else(|e| e.into_inner());
+        }
+        *in_use += n;
+        VcpuBudget(n)
+    }
+}
+
+impl Drop for VcpuBudget {
+    fn drop(&mut self) {
+        *VCPUS_IN_USE.lock().unwrap_or_else(|e| e.into_inner()) -= self.0;
+        VCPUS_FREED.notify_all();
+    }
+}
+
 /// Builds both executables, runs both, and panics with a full report when they disagree with
 /// each other or with the case. `name` is the test's name (for the artifact directory).
 pub fn run_case(name: &str, case: &Case, boot: Boot) {
@@ -754,7 +782,10 @@ pub fn run_case_with(name: &str, case: &Case, boot: Boot, cpus: Option<u32>) {
     let image = build(&case.program, Target::Image).unwrap_or_else(|e| panic!("{e}"));
 
     let native = run_native(&native_exe, case).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let guest = run_image(&image, case, boot).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let guest = {
+        let _vcpus = VcpuBudget::take(case.cpus.max(1));
+        run_image(&image, case, boot).unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
     let filtered = filter_kernel_lines(&guest.output);
 
     let dir = out_dir().join("runs").join(&mode).join(name);
