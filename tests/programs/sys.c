@@ -2,10 +2,12 @@
  *   getrandom — sizes, flags, two draws differ; getentropy
  *   uname     — sysname Linux, machine x86_64
  *   enosys    — syscall(1000) fails with ENOSYS (Ferrite also reports it on the console)
- *   ids       — pid/tid/uid consistency */
+ *   ids       — pid/tid/uid consistency
+ *   groups    — setgroups/getgroups as root: drop all, set root's group 0, the errors */
 #define _GNU_SOURCE
 #include "check.h"
 #include <errno.h>
+#include <grp.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -81,6 +83,32 @@ static void ids_mode(void)
     printf("ids consistent\n");
 }
 
+static void groups_mode(void)
+{
+    if (geteuid() != 0) { /* only root may change its groups (the service is root) */
+        printf("groups consistent\n");
+        return;
+    }
+    gid_t list[4] = {0, 0, 0, 0};
+    CHECK(setgroups(0, NULL) == 0); /* what daemons do before dropping to a user */
+    CHECK(getgroups(0, NULL) == 0);
+    CHECK(setgroups(1, list) == 0); /* initgroups("root", 0) */
+    CHECK(getgroups(0, NULL) == 1);
+    list[0] = 77;
+    CHECK(getgroups(1, list) == 1 && list[0] == 0);
+    errno = 0;
+    CHECK(syscall(SYS_setgroups, 65537, list) == -1 && errno == EINVAL);
+    errno = 0;
+    CHECK(syscall(SYS_setgroups, -1, list) == -1 && errno == EINVAL);
+    errno = 0;
+    CHECK(syscall(SYS_setgroups, 1, (gid_t *)8) == -1 && errno == EFAULT);
+    errno = 0;
+    CHECK(syscall(SYS_getgroups, -1, list) == -1 && errno == EINVAL);
+    CHECK(getgroups(0, NULL) == 1); /* the failed calls changed nothing */
+    CHECK(setgroups(0, NULL) == 0 && getgroups(4, list) == 0);
+    printf("groups consistent\n");
+}
+
 int main(int argc, char **argv)
 {
     if (MODE_IS("getrandom"))
@@ -91,8 +119,10 @@ int main(int argc, char **argv)
         enosys_mode();
     else if (MODE_IS("ids"))
         ids_mode();
+    else if (MODE_IS("groups"))
+        groups_mode();
     else {
-        printf("usage: sys getrandom|uname|enosys|ids\n");
+        printf("usage: sys getrandom|uname|enosys|ids|groups\n");
         return 2;
     }
     return check_finish();

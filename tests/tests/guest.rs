@@ -178,6 +178,7 @@ guest_cases! {
     sys_unknown_syscall_enosys: case(SYS).args(&["enosys"])
         .guest_contains(&["ferrite: unimplemented system call"]);
     sys_ids: case(SYS).args(&["ids"]);
+    sys_setgroups_getgroups_root: case(SYS).args(&["groups"]);
 
     fortify_c: case(FORTIFY_C).stdin("fortified input\n");
     fortify_cxx: case(FORTIFY_CXX);

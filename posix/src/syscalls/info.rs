@@ -1,6 +1,6 @@
 //! Identity, system information and resource limits.
 
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use ferrite_libos::frame::SyscallFrame;
 use ferrite_libos::sync::IrqMutex;
 
@@ -36,10 +36,48 @@ pub fn sys_setid(f: &mut SyscallFrame) -> SysResult {
     }
 }
 
+/// Linux's limit on the supplementary group list (NGROUPS_MAX).
+const NGROUPS_MAX: u32 = 65536;
+
+/// How many supplementary groups the service has; each is group 0, the only group there is.
+static SUPPLEMENTARY_GROUPS: AtomicUsize = AtomicUsize::new(0);
+
 pub fn sys_getgroups(f: &mut SyscallFrame) -> SysResult {
-    if (f.arg(0) as i32) < 0 {
+    let (size, list) = (f.arg(0) as i32, f.arg(1));
+    if size < 0 {
         return Err(Errno::EINVAL);
     }
+    let count = SUPPLEMENTARY_GROUPS.load(Ordering::Relaxed);
+    if size == 0 {
+        return Ok(count as i64);
+    }
+    if (size as usize) < count {
+        return Err(Errno::EINVAL);
+    }
+    uaccess::check_range(list, count as u64 * 4)?;
+    uaccess::fill(list, count as u64 * 4, 0)?;
+    Ok(count as i64)
+}
+
+/// Daemons started as root drop their supplementary groups (`setgroups(0, NULL)`) or set root's
+/// (`initgroups("root", 0)`); any group other than 0 is refused, as setgid's.
+pub fn sys_setgroups(f: &mut SyscallFrame) -> SysResult {
+    let (size, list) = (f.arg(0) as u32, f.arg(1));
+    if size > NGROUPS_MAX {
+        return Err(Errno::EINVAL);
+    }
+    let mut chunk = [0u8; 1024];
+    let mut done = 0usize;
+    let total = size as usize * 4;
+    while done < total {
+        let n = chunk.len().min(total - done);
+        uaccess::read_exact(list + done as u64, &mut chunk[..n])?;
+        if chunk[..n].iter().any(|&byte| byte != 0) {
+            return Err(Errno::EPERM);
+        }
+        done += n;
+    }
+    SUPPLEMENTARY_GROUPS.store(size as usize, Ordering::Relaxed);
     Ok(0)
 }
 

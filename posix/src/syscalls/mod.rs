@@ -141,6 +141,7 @@ entries! {
     111 getpgrp => info::sys_getpid, "";
     112 setsid => info::sys_setsid, "EPERM: the service already leads its session";
     115 getgroups => info::sys_getgroups, "";
+    116 setgroups => info::sys_setgroups, "only group 0 (the service is root)";
     121 getpgid => info::sys_getpid, "";
     124 getsid => info::sys_getpid, "";
     127 rt_sigpending => signal::sys_rt_sigpending, "";
