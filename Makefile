@@ -11,7 +11,8 @@ examples:
 	cmake --build $(EXAMPLES_BUILD) -j 2
 
 # Boot the multithreaded example on two vCPUs, the C++ example with its exit status, the
-# configuration reader (its root file system is packed into the image) and the log writer.
+# configuration reader (its root file system is packed into the image), the log writer, and the
+# HTTP server on two vCPUs, fetched from the host through a 127.0.0.1 forward with curl.
 demo: examples
 	@echo "== ferrite run --cpus 2 $(EXAMPLES_BUILD)/parallel/parallel.elf"
 	@$(FERRITE) run --cpus 2 $(EXAMPLES_BUILD)/parallel/parallel.elf
@@ -21,6 +22,8 @@ demo: examples
 	@$(FERRITE) run $(EXAMPLES_BUILD)/config-reader/config-reader.elf
 	@echo "== ferrite run $(EXAMPLES_BUILD)/log-writer/log-writer.elf (2 vCPUs)"
 	@$(FERRITE) run $(EXAMPLES_BUILD)/log-writer/log-writer.elf
+	@echo "== ferrite run --cpus 2 --net user --forward tcp:127.0.0.1:PORT:8080 $(EXAMPLES_BUILD)/http-server/http-server.elf"
+	@FERRITE=$(FERRITE) tools/http-demo.sh $(EXAMPLES_BUILD)/http-server/http-server.elf
 
 # The whole test suite: formatting, lints, host unit tests, and the guest tests (every test
 # program built as a Ferrite image and as a native musl executable, both run and compared).
