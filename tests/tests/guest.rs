@@ -42,6 +42,7 @@ const EPOLL: Program = Program::c("epoll", "epoll.c");
 const UNIX_SOCKETS: Program = Program::c("unix_sockets", "unix_sockets.c");
 // Sockets (issue 6): AF_INET/AF_INET6 over the guest's loopback interface.
 const INET: Program = Program::c("inet", "inet.c");
+const INET_ACCEPT_WAKEUP: Program = Program::c("inet_accept_wakeup", "inet_accept_wakeup.c");
 
 const FORTIFY: &[&str] = &["-D_FORTIFY_SOURCE=2", "-O2"];
 
@@ -318,6 +319,9 @@ guest_cases! {
     inet_udp_echo_boundaries_trunc: case(INET).args(&["udp_echo"]);
     inet_ipv6_loopback: case(INET).args(&["ipv6"]);
     inet_getaddrinfo_localhost: case(INET).args(&["resolve"]);
+    // A listener in epoll reports each new connection after accept emptied its queue.
+    inet_listener_epoll_after_accept_lt: case(INET_ACCEPT_WAKEUP).args(&["lt"]);
+    inet_listener_epoll_after_accept_et: case(INET_ACCEPT_WAKEUP).args(&["et"]);
     // Files (issue 5): the VFS and tmpfs, checked against Linux on the host's file system.
     fs_basic: case(FS).args(&["basic"]);
     fs_rename: case(FS).args(&["rename"]);
@@ -438,6 +442,7 @@ boot_cases!(tcg2, Tcg, cpus = 2:
     // Sockets: loopback TCP between threads on 2 CPUs.
     inet_tcp_echo_between_threads,
     inet_epoll_server_accept4_nonblocking,
+    inet_listener_epoll_after_accept_et,
     // Files: threads writing their own files and one shared file at once, and moving directories.
     fs_threads,
     fs_tree_threads_moving_directories,

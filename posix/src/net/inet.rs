@@ -976,6 +976,10 @@ impl Socket for InetSocket {
                 .flatten()
                 .map(Ok)
         })??;
+        // The accept queue shrank: let the stack see it (as recv and send do after theirs), or
+        // its record of the queue length and of the listener's readiness stays at the old value
+        // and the next connection, bringing the queue back to it, wakes no one.
+        stack::poll();
         let (local, remote) = with_net(|net| {
             tcp_of(net, link, h).map(|s| (s.local_endpoint(), s.remote_endpoint()))
         })?
