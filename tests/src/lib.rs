@@ -21,6 +21,9 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+mod watched;
+pub use watched::{Watched, free_port, kill_group};
+
 /// Seconds a guest may run under TCG before `ferrite run --timeout` stops it.
 pub const TCG_TIMEOUT: u32 = 90;
 /// Under KVM (PVM here) the kernel's own code is emulated: allow more.

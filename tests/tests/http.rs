@@ -4,13 +4,12 @@
 //! answer the same requests the same way (Linux is the oracle). Only 127.0.0.1 is ever
 //! contacted; every loop is bounded in count and time.
 
-use ferrite_guest_tests::{ferrite, out_dir, repo_root};
+use ferrite_guest_tests::{Watched, ferrite, free_port, out_dir, repo_root};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
+use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{OnceLock, mpsc};
+use std::process::Command;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 const GUEST_PORT: u16 = 8080;
@@ -77,92 +76,8 @@ fn native() -> PathBuf {
     exe
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free port on 127.0.0.1")
-}
-
 /// A running server (QEMU through `ferrite run`, or the native executable) and its console.
-struct Server {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Server {
-    fn spawn(cmd: &mut Command) -> Server {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            // Its own process group, so QEMU goes with the runner when a test fails.
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Server {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Wait (bounded) for a console line containing `text`.
-    fn wait_for(&mut self, text: &str, limit: Duration) -> String {
-        let deadline = Instant::now() + limit;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(text) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!(
-                    "no `{text}` from the server; its output:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
-        }
-    }
-
-    /// The server must still be running (a crash shows here with its output).
-    fn assert_running(&mut self) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(1)) {
-                self.seen.push(line);
-            }
-            panic!(
-                "the server ended with {status}; its output:\n{}",
-                self.seen.join("\n")
-            );
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            // The runner and its QEMU (the group the runner leads).
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", self.child.id())])
-                .status();
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+type Server = Watched;
 
 #[derive(Debug)]
 struct Response {

@@ -7,9 +7,9 @@
 //! Skipped, with a message, when the sources cannot be fetched. Only 127.0.0.1 is contacted and
 //! every wait is bounded.
 
-use ferrite_guest_tests::{ferrite, repo_root};
+use ferrite_guest_tests::{ferrite, free_port, kill_group, repo_root};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -51,25 +51,12 @@ fn build_image() -> Option<PathBuf> {
     Some(ports.join("memcached.elf"))
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free port on 127.0.0.1")
-}
-
 /// The runner in its own process group, killed with its QEMU if the test fails.
 struct Guest(Child);
 
 impl Drop for Guest {
     fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", self.0.id())])
-                .status();
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        kill_group(&mut self.0);
     }
 }
 

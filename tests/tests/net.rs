@@ -2,12 +2,9 @@
 //! `--net user --forward tcp:127.0.0.1:PORT:5000`, and a checksummed transfer each way from the
 //! host. Only 127.0.0.1 is ever contacted (QEMU's forward); every wait is bounded.
 
-use ferrite_guest_tests::{Program, Target, build, ferrite};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use ferrite_guest_tests::{Program, Target, Watched, build, ferrite, free_port};
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
 const INET: Program = Program::c("inet", "inet.c");
@@ -18,18 +15,8 @@ fn pattern(i: usize) -> u8 {
     (i.wrapping_mul(131).wrapping_add(i >> 9)) as u8
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free port on 127.0.0.1")
-}
-
-struct Guest {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
+/// The guest: `ferrite run` and its QEMU, with the console read line by line.
+struct Guest(Watched);
 
 impl Guest {
     fn boot(machine: &str, bytes: usize, port: u16, append: &str) -> Guest {
@@ -44,70 +31,16 @@ impl Guest {
 
     fn boot_with(machine: &str, forward: &str, append: &str, args: &[String]) -> Guest {
         let image = build(&INET, Target::Image).expect("building inet.c");
-        let mut child = ferrite()
-            .arg("run")
-            .arg(&image)
-            .args(["--accel", "tcg", "--timeout", "300", "--machine", machine])
-            .args(["--append", append])
-            .args(["--net", "user", "--forward", forward])
-            .arg("--")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            // Its own process group, so QEMU goes with the runner when a test fails.
-            .process_group(0)
-            .spawn()
-            .expect("cannot run ferrite");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Guest {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Wait (bounded) for a console line containing `text`.
-    fn wait_for(&mut self, text: &str, limit: Duration) -> String {
-        let deadline = Instant::now() + limit;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(text) {
-                        return line;
-                    }
-                }
-                Err(_) => {
-                    panic!(
-                        "no `{text}` from the guest; its output:\n{}",
-                        self.seen.join("\n")
-                    );
-                }
-            }
-        }
-    }
-}
-
-impl Drop for Guest {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            // The runner and its QEMU (the group the runner leads).
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", self.child.id())])
-                .status();
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        Guest(Watched::spawn(
+            ferrite()
+                .arg("run")
+                .arg(&image)
+                .args(["--accel", "tcg", "--timeout", "300", "--machine", machine])
+                .args(["--append", append])
+                .args(["--net", "user", "--forward", forward])
+                .arg("--")
+                .args(args),
+        ))
     }
 }
 
@@ -115,7 +48,7 @@ impl Drop for Guest {
 fn transfer(machine: &str, bytes: usize, append: &str) -> Guest {
     let port = free_port();
     let mut guest = Guest::boot(machine, bytes, port, append);
-    guest.wait_for("listening on", Duration::from_secs(120));
+    guest.0.wait_for("listening on", Duration::from_secs(120));
     let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the forward");
     stream
         .set_read_timeout(Some(Duration::from_secs(120)))
@@ -138,7 +71,7 @@ fn transfer(machine: &str, bytes: usize, append: &str) -> Guest {
         sum
     });
     let sum = sender.join().unwrap();
-    let line = guest.wait_for("received", Duration::from_secs(240));
+    let line = guest.0.wait_for("received", Duration::from_secs(240));
     let sent_time = start.elapsed();
     assert_eq!(
         line,
@@ -164,13 +97,15 @@ fn transfer(machine: &str, bytes: usize, append: &str) -> Guest {
     }
     let received_time = start.elapsed();
     let _ = reader.shutdown(Shutdown::Both);
-    guest.wait_for(&format!("sent {bytes} bytes"), Duration::from_secs(60));
-    let status = guest.child.wait().expect("waiting for ferrite");
+    guest
+        .0
+        .wait_for(&format!("sent {bytes} bytes"), Duration::from_secs(60));
+    let status = guest.0.child.wait().expect("waiting for ferrite");
     assert_eq!(
         status.code(),
         Some(0),
         "guest output:\n{}",
-        guest.seen.join("\n")
+        guest.0.seen.join("\n")
     );
     eprintln!(
         "{machine}: {bytes} bytes host->guest in {sent_time:?}, guest->host in {received_time:?}"
@@ -185,11 +120,12 @@ fn forward_64mib_each_way_microvm() {
     // DHCP's DNS server (QEMU's) in /etc/resolv.conf.
     assert!(
         guest
+            .0
             .seen
             .iter()
             .any(|l| l == "resolv.conf: nameserver 10.0.2.3"),
         "{:?}",
-        guest.seen
+        guest.0.seen
     );
 }
 
@@ -204,6 +140,7 @@ fn forward_with_static_address_microvm() {
     );
     assert!(
         guest
+            .0
             .seen
             .iter()
             .any(|l| l == "resolv.conf: nameserver 10.0.2.4")
