@@ -22,7 +22,7 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 mod watched;
-pub use watched::{Watched, free_port, kill_group};
+pub use watched::{Watched, example_image, free_port, kill_group};
 
 /// Seconds a guest may run under TCG before `ferrite run --timeout` stops it.
 pub const TCG_TIMEOUT: u32 = 90;

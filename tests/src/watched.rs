@@ -1,12 +1,54 @@
-//! Processes the host-driven tests (network, HTTP, memcached) start and talk to: `ferrite run`
-//! with its QEMU, or a native server.
+//! What the host-driven tests (examples, network, HTTP, memcached) share: the examples' images,
+//! and the processes they start and talk to (`ferrite run` with its QEMU, or a native server).
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
+
+/// The image of `examples/<name>`, built through the CMake toolchain file as a porter would
+/// (one build directory for every example, configured once per test process; builds run one at a
+/// time, since examples share targets such as the kernel).
+pub fn example_image(name: &str) -> PathBuf {
+    static CONFIGURED: Mutex<bool> = Mutex::new(false); // held across each build
+    let root = crate::repo_root();
+    let build = crate::out_dir().join("examples-build");
+    let run = |cmd: &mut Command| {
+        let out = cmd
+            .env("FERRITE_HOME", &root)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+        assert!(
+            out.status.success(),
+            "{cmd:?} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // (The CMake project's compiler drivers run the ferrite tool: built first.)
+    drop(crate::ferrite());
+    let mut configured = CONFIGURED.lock().unwrap_or_else(|e| e.into_inner());
+    if !*configured {
+        run(Command::new("cmake")
+            .arg("-S")
+            .arg(root.join("examples"))
+            .arg("-B")
+            .arg(&build)
+            .arg(format!(
+                "-DCMAKE_TOOLCHAIN_FILE={}",
+                root.join("cmake/ferrite.cmake").display()
+            )));
+        *configured = true;
+    }
+    run(Command::new("cmake")
+        .arg("--build")
+        .arg(&build)
+        .args(["--target", name, "-j", "2"]));
+    build.join(name).join(format!("{name}.elf"))
+}
 
 /// A free TCP port on 127.0.0.1 (for `--forward tcp:127.0.0.1:PORT:...`).
 pub fn free_port() -> u16 {

@@ -1,10 +1,8 @@
 //! The examples in `examples/`, built through the CMake toolchain file as a porter would, then
 //! booted under TCG: each must print what it prints natively and exit with its status.
 
-use ferrite_guest_tests::{out_dir, repo_root};
-use std::path::{Path, PathBuf};
+use ferrite_guest_tests::{example_image, ferrite};
 use std::process::Command;
-use std::sync::OnceLock;
 
 fn run(cmd: &mut Command) -> (i32, String) {
     let out = cmd
@@ -15,52 +13,14 @@ fn run(cmd: &mut Command) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
-/// Builds every example once (a build directory of its own under the test output).
-fn examples_built() -> &'static Path {
-    static BUILD: OnceLock<PathBuf> = OnceLock::new();
-    BUILD.get_or_init(|| {
-        let root = repo_root();
-        let (status, text) = run(Command::new("cargo").current_dir(&root).args([
-            "build",
-            "-q",
-            "--release",
-            "-p",
-            "ferrite-cli",
-        ]));
-        assert_eq!(status, 0, "building the ferrite tool failed:\n{text}");
-        let build = out_dir().join("examples-build");
-        let (status, text) = run(Command::new("cmake")
-            .arg("-S")
-            .arg(root.join("examples"))
-            .arg("-B")
-            .arg(&build)
-            .arg(format!(
-                "-DCMAKE_TOOLCHAIN_FILE={}",
-                root.join("cmake/ferrite.cmake").display()
-            )));
-        assert_eq!(status, 0, "configuring the examples failed:\n{text}");
-        let (status, text) = run(Command::new("cmake")
-            .arg("--build")
-            .arg(&build)
-            .arg("-j")
-            .arg("2"));
-        assert_eq!(status, 0, "building the examples failed:\n{text}");
-        build
-    })
-}
-
 /// Boots `example`'s image with `ferrite run` (TCG) and the given arguments.
 fn boot(example: &str, args: &[&str]) -> (i32, String) {
-    let image = examples_built()
-        .join(example)
-        .join(format!("{example}.elf"));
-    let mut cmd = Command::new(repo_root().join("target/release/ferrite"));
-    cmd.env("FERRITE_HOME", repo_root())
+    let image = example_image(example);
+    run(ferrite()
         .arg("run")
         .arg(&image)
         .args(["--accel", "tcg", "--timeout", "120", "--"])
-        .args(args);
-    run(&mut cmd)
+        .args(args))
 }
 
 /// The guest's output without the kernel's own lines.

@@ -4,12 +4,11 @@
 //! answer the same requests the same way (Linux is the oracle). Only 127.0.0.1 is ever
 //! contacted; every loop is bounded in count and time.
 
-use ferrite_guest_tests::{Watched, ferrite, free_port, out_dir, repo_root};
+use ferrite_guest_tests::{Watched, example_image, ferrite, free_port, out_dir, repo_root};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 const GUEST_PORT: u16 = 8080;
@@ -37,32 +36,9 @@ fn run(cmd: &mut Command) {
     );
 }
 
-/// The image, from the examples' CMake project (a build directory of this test's own), built
-/// once per test process.
+/// The image, from the examples' CMake project.
 fn image() -> PathBuf {
-    static IMAGE: OnceLock<PathBuf> = OnceLock::new();
-    IMAGE.get_or_init(build_image).clone()
-}
-
-fn build_image() -> PathBuf {
-    let root = repo_root();
-    let build = out_dir().join("http-build");
-    run(Command::new("cmake")
-        .arg("-S")
-        .arg(root.join("examples"))
-        .arg("-B")
-        .arg(&build)
-        .arg(format!(
-            "-DCMAKE_TOOLCHAIN_FILE={}",
-            root.join("cmake/ferrite.cmake").display()
-        ))
-        .env("FERRITE_HOME", &root));
-    run(Command::new("cmake")
-        .arg("--build")
-        .arg(&build)
-        .args(["--target", "http-server", "-j", "2"])
-        .env("FERRITE_HOME", &root));
-    build.join("http-server/http-server.elf")
+    example_image("http-server")
 }
 
 /// The same source as a native (musl, static) executable.
